@@ -1,0 +1,35 @@
+# Flute X: everything is set up from this repository's own files into .venv/ and sim/node_modules/.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := sim/node_modules/.package-lock.json
+
+.PHONY: help setup demo test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: $(PY_STAMP) $(JS_STAMP)  ## make the Python venv and install the simulator's Node packages
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(JS_STAMP): sim/package.json sim/package-lock.json
+	cd sim && npm ci --no-audit --no-fund --loglevel=error
+
+demo: setup  ## run a simulated session: real firmware in real MicroPython, host over a pty
+	$(BIN)/flutex demo
+
+test: setup  ## lint, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: setup  ## print the benchmarks (protocol cost per frame on both sides)
+	$(BIN)/python benchmarks/wire.py
+
+clean:  ## remove the environment
+	rm -rf $(VENV) sim/node_modules

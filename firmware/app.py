@@ -1,0 +1,141 @@
+"""The firmware: sampling tasks at fixed rates, the command handler, status reports and the safety envelope."""
+
+import asyncio
+import time
+
+import board
+import port
+import safety
+import sensors
+import wire
+from actuators import FingerServo
+from link import Link
+
+FIRMWARE_VERSION = "0.1.0"
+
+
+class Firmware:
+    def __init__(self, pinmap):
+        self.pinmap = pinmap
+        self.board = board.Board(pinmap)
+        self.flute = sensors.Flute(self.board)
+        self.belt = sensors.Belt(self.board)
+        cfg = pinmap["servos"]
+        servos = [
+            FingerServo(pwm, finger, cfg["min_pulse_us"], cfg["max_pulse_us"])
+            for pwm, finger in zip(self.board.servo_pwms, cfg["fingers"])
+        ]
+        self.envelope = safety.Envelope(self.board, servos, self._on_watchdog_release)
+        self.link = Link(self.board.link)
+        self._handlers = {
+            wire.HELLO: self._hello,
+            wire.HEARTBEAT: self._heartbeat,
+            wire.ARM: self._arm,
+            wire.SERVO: self._servo,
+            wire.CLUTCH: self._clutch,
+        }
+
+    # --- commands -------------------------------------------------------------------------------------------
+
+    def handle(self, msg_type, seq, payload):
+        handler = self._handlers.get(msg_type)
+        if handler is None:
+            self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, "the board does not accept %s" % _name(msg_type))
+            return
+        try:
+            fields = wire.parse(msg_type, payload)
+        except wire.WireError as error:
+            self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, str(error))
+            return
+        handler(seq, fields)
+
+    def _hello(self, seq, fields):
+        rates = self.pinmap["rates_hz"]
+        self.link.send(
+            wire.BOARD_INFO,
+            (
+                wire.VERSION,
+                rates["flute"],
+                rates["belt"],
+                len(self.pinmap["touch"]["pads"]),
+                len(self.pinmap["servos"]["fingers"]),
+                len(self.pinmap["pressure"]["belt"]),
+                self.pinmap["watchdog_ms"],
+            ),
+            "board=%s;profile=%s;firmware=%s;runtime=%s"
+            % (self.pinmap["board"], self.pinmap["profile"], FIRMWARE_VERSION, port.RUNTIME),
+        )
+        if fields[0] != wire.VERSION:
+            reason = "host speaks protocol v%d, board v%d" % (fields[0], wire.VERSION)
+            self.link.refuse(wire.HELLO, seq, wire.E_VERSION, reason)
+
+    def _heartbeat(self, seq, fields):
+        self.envelope.heartbeat()
+
+    def _arm(self, seq, fields):
+        self._answer(wire.ARM, seq, (self.envelope.arm(fields[0] != 0), None))
+        self.send_status()
+
+    def _servo(self, seq, fields):
+        self._answer(wire.SERVO, seq, self.envelope.set_targets(fields[1]))
+
+    def _clutch(self, seq, fields):
+        self._answer(wire.CLUTCH, seq, self.envelope.set_clutch(fields[0] != 0))
+
+    def _answer(self, msg_type, seq, outcome):
+        applied_us, refusal = outcome
+        if refusal is None:
+            self.link.ack(msg_type, seq, applied_us)
+        else:
+            self.link.refuse(msg_type, seq, refusal[0], refusal[1])
+
+    def _on_watchdog_release(self, released_us):
+        reason = "no heartbeat for %d ms: clutch released, servos parked; ARM again" % self.pinmap["watchdog_ms"]
+        self.link.refuse(0, 0, wire.E_WATCHDOG, reason)
+        self.send_status()
+
+    # --- streams ----------------------------------------------------------------------------------------------
+
+    def send_status(self):
+        envelope = self.envelope
+        positions = envelope.positions
+        self.link.send(wire.STATUS, (port.ticks_us(), envelope.flags(), len(positions)), positions)
+
+    def sample_flute(self):
+        flute = self.flute
+        self.link.send(wire.FLUTE, (port.ticks_us(), flute.closed_mask(), flute.mouth.read_pa()))
+
+    def sample_belt(self):
+        t_us = port.ticks_us()
+        abdomen, back, left, right = self.belt.read_pa()
+        self.link.send(wire.BELT, (t_us, abdomen, back, left, right))
+
+    async def every(self, rate_hz, action):
+        """Run `action` at a fixed rate on absolute deadlines, so lateness in one period is not carried on."""
+        period_us = 1000000 // rate_hz
+        deadline = port.ticks_us()
+        while True:
+            action()
+            deadline = time.ticks_add(deadline, period_us)
+            wait_us = time.ticks_diff(deadline, port.ticks_us())
+            if wait_us < -period_us:  # a whole period behind: start again from now rather than burst
+                deadline = port.ticks_us()
+            await asyncio.sleep_ms((wait_us + 999) // 1000 if wait_us > 0 else 0)
+
+    async def main(self):
+        sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
+        rates = self.pinmap["rates_hz"]
+        asyncio.create_task(self.envelope.run_servos())
+        asyncio.create_task(self.envelope.run_watchdog())
+        asyncio.create_task(self.every(rates["flute"], self.sample_flute))
+        asyncio.create_task(self.every(rates["belt"], self.sample_belt))
+        asyncio.create_task(self.every(rates["status"], self.send_status))
+        await self.link.serve(self.handle)
+
+
+def _name(msg_type):
+    return wire.NAMES.get(msg_type, "message type 0x%02x" % msg_type)
+
+
+async def main():
+    await Firmware(board.load_pinmap()).main()

@@ -1,0 +1,39 @@
+"""What a real ESP32 provides and the simulator replaces: the board clock, the host link and the entry point.
+
+The simulator swaps in its own `port` module (sim/mpy/port.py) with the same names; every other firmware file
+runs unchanged in both places.
+"""
+
+import asyncio
+import sys
+import time
+
+import micropython
+
+RUNTIME = "micropython-esp32"
+ticks_us = time.ticks_us  # microseconds, wraps modulo wire.TICKS_PERIOD (2**30)
+
+
+class HostLink:
+    """The framed protocol over the native USB serial port (stdin/stdout of the REPL).
+
+    Ctrl-C handling is switched off, so a 0x03 byte in a frame is data and not a KeyboardInterrupt.
+    """
+
+    def __init__(self):
+        micropython.kbd_intr(-1)
+        self._reader = asyncio.StreamReader(sys.stdin.buffer)
+        self._out = sys.stdout.buffer
+
+    async def read(self):
+        """The next bytes from the host (at least one)."""
+        return await self._reader.read(256)
+
+    def write(self, data):
+        """Send bytes to the host; returns False if they could not be sent."""
+        return self._out.write(data) == len(data)
+
+
+def run(main):
+    """Start the firmware: the board owns the event loop."""
+    asyncio.run(main())

@@ -1,0 +1,62 @@
+"""Sensor meaning: touch pads to a closed-hole mask, ADC counts to pascals above a tare taken at start-up.
+
+Integer arithmetic only, so sampling allocates nothing on boards where floats live on the heap.
+"""
+
+
+class PressureChannel:
+    """One pressure sensor on an ADC; reads pascals relative to the tare."""
+
+    def __init__(self, adc, pa_per_count):
+        self._adc = adc
+        self._mpa_per_count = int(pa_per_count * 1000)
+        self._tare = 0
+
+    def tare(self, samples):
+        total = 0
+        for _ in range(samples):
+            total += self._adc.read_u16()
+        self._tare = total // samples
+
+    def read_pa(self):
+        return (self._adc.read_u16() - self._tare) * self._mpa_per_count // 1000
+
+
+class Flute:
+    """Hole pads and the mouth pressure sensor of the flute."""
+
+    def __init__(self, board):
+        pinmap = board.pinmap
+        self._pads = board.touch_pads
+        self._threshold = pinmap["touch"]["threshold"]
+        self.mouth = PressureChannel(board.mouth_adc, pinmap["pressure"]["mouth"]["pa_per_count"])
+
+    def closed_mask(self):
+        """Bit i set when pad i reads above the threshold (ESP32-S3 touch values rise with contact)."""
+        mask = 0
+        bit = 1
+        threshold = self._threshold
+        for pad in self._pads:
+            if pad.read() > threshold:
+                mask |= bit
+            bit <<= 1
+        return mask
+
+
+class Belt:
+    """The breath belt's pressure channels, in the pin map's order."""
+
+    def __init__(self, board):
+        configs = board.pinmap["pressure"]["belt"]
+        self.channels = [PressureChannel(adc, cfg["pa_per_count"]) for adc, cfg in zip(board.belt_adcs, configs)]
+
+    def read_pa(self):
+        c = self.channels
+        return c[0].read_pa(), c[1].read_pa(), c[2].read_pa(), c[3].read_pa()
+
+
+def tare_all(flute, belt, samples):
+    """Take the ambient reading of every pressure channel (done at start-up, instrument at rest)."""
+    flute.mouth.tare(samples)
+    for channel in belt.channels:
+        channel.tare(samples)

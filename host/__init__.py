@@ -1,0 +1,1 @@
+"""Flute X host side: transports, device client, analysis and the command line."""

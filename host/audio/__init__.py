@@ -1,0 +1,1 @@
+"""Audio in: files, synthesized signals and the live microphone behind one block interface; latency calibration."""

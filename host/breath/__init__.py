@@ -1,0 +1,44 @@
+"""Breath analysis from the belt and the flute's mouth pressure: calibration, phases, breaths, support, phrases.
+
+Typical live use::
+
+    calibration = calibrate(rest_samples, full_breath_samples)
+    analyser = BreathAnalyser(calibration)
+    for sample in device_samples:
+        for event in analyser.feed(sample):
+            ...
+
+and for a recording, `analyse(samples, BreathAnalyser(calibration))`.
+"""
+
+from flutex.breath.analyser import BreathAnalyser, BreathEvent, BreathReport, analyse
+from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
+from flutex.breath.phases import Phase, PhaseChange, PhaseConfig, PhaseDetector
+from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
+from flutex.breath.share import Inhale, InhaleTracker, abdominal_share
+from flutex.breath.support import HeldNote, SoundGate, SupportConfig, SupportTracker
+
+__all__ = [
+    "BreathAnalyser",
+    "BreathEvent",
+    "BreathReport",
+    "Calibration",
+    "CalibrationError",
+    "HeldNote",
+    "Inhale",
+    "InhaleTracker",
+    "Phase",
+    "PhaseChange",
+    "PhaseConfig",
+    "PhaseDetector",
+    "PhraseConfig",
+    "PhraseStart",
+    "PhraseTracker",
+    "SoundGate",
+    "SupportConfig",
+    "SupportTracker",
+    "abdominal_share",
+    "analyse",
+    "calibrate",
+    "calibrate_from_session",
+]

@@ -1,0 +1,121 @@
+"""Belt calibration: where each channel rests (tare), how far it moves on a full breath (range), how noisy it is.
+
+The belt's own tare happens at power-up, before it is strapped on, so the host re-tares on the player. The guided
+calibration asks for a few quiet breaths (the rest step) and then one breath as full as possible (the full step).
+Recorded sessions without a guided calibration can be calibrated from their own statistics instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from flutex.errors import FlutexError
+from flutex.events import BeltSample
+
+MIN_SAMPLES = 20
+MIN_TOTAL_RANGE_PA = 50.0  # a worn belt moves far more than this on a full breath
+MIN_RANGE_FRACTION = 0.1  # a channel that hardly moved is scaled as if it moved this share of the largest one
+NOISE_FLOOR_PA = 0.5
+PEAK_SMOOTHING_SAMPLES = 5  # the full-breath peak is read after this box filter, so one noisy sample cannot set it
+
+Channels = tuple[float, float, float, float]
+
+
+class CalibrationError(FlutexError):
+    """The calibration data cannot give a usable tare or range; the message says what the player should do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Per-channel tare, full-breath range and noise, in pascals, in the order of BELT_CHANNELS."""
+
+    tare_pa: Channels
+    range_pa: Channels
+    noise_pa: Channels
+
+    def normalise(self, channels_pa: Sequence[float]) -> Channels:
+        """Each channel as a fraction of its range: 0 at rest, 1 at a full breath."""
+        a, b, c, d = (
+            (p - t) / r for p, t, r in zip(channels_pa, self.tare_pa, self.range_pa, strict=True)
+        )
+        return a, b, c, d
+
+    def level(self, channels_pa: Sequence[float]) -> float:
+        """Breath level across the belt: 0 at rest, 1 at a full breath.
+
+        Channels are summed in pascals before dividing by the summed range, which weights each channel by how far
+        it moves: the best signal-to-noise when all sensors are equally noisy.
+        """
+        moved = (
+            channels_pa[0] - self.tare_pa[0]
+            + channels_pa[1] - self.tare_pa[1]
+            + channels_pa[2] - self.tare_pa[2]
+            + channels_pa[3] - self.tare_pa[3]
+        )
+        return moved / self.total_range_pa
+
+    @property
+    def total_range_pa(self) -> float:
+        return sum(self.range_pa)
+
+    @property
+    def level_noise(self) -> float:
+        """Standard deviation of `level` from sensor noise alone."""
+        return float(np.sqrt(np.sum(np.square(self.noise_pa)))) / self.total_range_pa
+
+
+def _channels(samples: Sequence[BeltSample], step: str) -> np.ndarray:
+    if len(samples) < MIN_SAMPLES:
+        raise CalibrationError(f"the {step} step has {len(samples)} belt samples; record at least {MIN_SAMPLES}")
+    return np.array([s.channels_pa for s in samples], dtype=float)
+
+
+def _noise_pa(channels: np.ndarray) -> Channels:
+    """Sensor noise from second differences, which cancel the slow breathing movement but not white noise."""
+    second = np.diff(channels, n=2, axis=0)
+    noise = np.maximum(second.std(axis=0) / np.sqrt(6.0), NOISE_FLOOR_PA)
+    return _as_channels(noise)
+
+
+def _as_channels(values: np.ndarray) -> Channels:
+    a, b, c, d = (float(v) for v in values)
+    return a, b, c, d
+
+
+def _checked(tare: np.ndarray, moved: np.ndarray, noise: Channels) -> Calibration:
+    if moved.sum() < MIN_TOTAL_RANGE_PA:
+        raise CalibrationError(
+            f"the belt moved only {moved.sum():.0f} Pa on the full breath (need {MIN_TOTAL_RANGE_PA:.0f}): "
+            "tighten the belt and breathe in as far as you can"
+        )
+    floor = MIN_RANGE_FRACTION * moved.max()
+    return Calibration(_as_channels(tare), _as_channels(np.maximum(moved, floor)), noise)
+
+
+def calibrate(rest: Sequence[BeltSample], full_breath: Sequence[BeltSample]) -> Calibration:
+    """Calibrate from a guided session: quiet breathing (`rest`), then one full breath in and out (`full_breath`).
+
+    Tare is the mean of the rest step (the middle of quiet breathing, as in the Sensing the Breath belt); range is
+    the highest point of the full breath above the tare. Raises CalibrationError when a step is too short or the
+    belt hardly moved.
+    """
+    rest_pa = _channels(rest, "rest")
+    full_pa = _channels(full_breath, "full breath")
+    tare = rest_pa.mean(axis=0)
+    box = np.ones(PEAK_SMOOTHING_SAMPLES) / PEAK_SMOOTHING_SAMPLES
+    peak = np.array([np.convolve(full_pa[:, c], box, mode="valid").max() for c in range(4)])
+    return _checked(tare, peak - tare, _noise_pa(rest_pa))
+
+
+def calibrate_from_session(samples: Sequence[BeltSample]) -> Calibration:
+    """Calibrate a recording that has no guided calibration: median as tare, 99th percentile as a full breath.
+
+    The range is then the player's largest breaths in the session rather than their largest possible one, so levels
+    and depths read somewhat higher than with `calibrate`; phases and abdominal shares are unaffected.
+    """
+    channels = _channels(samples, "session")
+    tare = np.median(channels, axis=0)
+    return _checked(tare, np.percentile(channels, 99, axis=0) - tare, _noise_pa(channels))

@@ -1,0 +1,222 @@
+"""`flutex demo`: a whole session end to end: board (simulated by default), link, device client, reactions.
+
+The reaction is a simple "teacher echo": when the fingering changes, the servos press the fingers the player
+closed; when the player starts or stops blowing, the clutch engages or releases. Loop latency is measured on the
+board's own clock, from the sample where the firmware saw the change to the moment it applied the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from flutex.client import DeviceClient
+from flutex.device import URL_HELP, open_device
+from flutex.errors import FlutexError
+from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost
+from flutex.profile import InstrumentProfile
+
+PRESSED = 1000
+NEUTRAL = 0
+PROGRESS_PERIOD_S = 0.5
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run a session end to end on the simulated board (no hardware, no network)",
+        description=(
+            "Start the simulator (the real firmware in the real MicroPython interpreter), connect over a "
+            "pseudo-terminal, stream sensors, answer them with servo and clutch commands, and print a summary."
+        ),
+    )
+    parser.add_argument("--seconds", type=_positive_seconds, default=20.0, help="how long to stream (default 20)")
+    parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object, last line")
+    parser.set_defaults(run=run)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 24 * 3600:
+        raise argparse.ArgumentTypeError("seconds must be above 0 and at most a day")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = asyncio.run(run_session(args.device, args.seconds, progress=not args.json))
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+@dataclass
+class SessionStats:
+    """What the session saw, on the board's clock."""
+
+    frames: Counter[str] = field(default_factory=Counter)
+    first_t_s: dict[str, float] = field(default_factory=dict)
+    last_t_s: dict[str, float] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+    def saw(self, stream: str, t_s: float) -> None:
+        self.frames[stream] += 1
+        self.first_t_s.setdefault(stream, t_s)
+        self.last_t_s[stream] = t_s
+
+    def rate_hz(self, stream: str) -> float:
+        """Frames per second of board time over the session."""
+        frames = self.frames[stream]
+        span = self.last_t_s.get(stream, 0.0) - self.first_t_s.get(stream, 0.0)
+        return (frames - 1) / span if frames > 1 and span > 0 else 0.0
+
+
+class EchoGuide:
+    """The demo's reaction to sensor events; each command remembers the sample time of the change behind it."""
+
+    def __init__(self, client: DeviceClient, profile: InstrumentProfile, stats: SessionStats) -> None:
+        self._client = client
+        self._fingers = len(profile.fingers)
+        self._sounding_pa = profile.sounding_pa
+        self._stats = stats
+        self._mask: int | None = None
+        self._blowing: bool | None = None
+
+    def on_flute(self, sample: FluteSample) -> None:
+        if sample.closed_mask != self._mask:
+            self._mask = sample.closed_mask
+            targets = [PRESSED if sample.closed_mask >> finger & 1 else NEUTRAL for finger in range(self._fingers)]
+            self._track(self._client.set_servos(targets), sample.t_s)
+        blowing = sample.mouth_pa > self._sounding_pa
+        if blowing != self._blowing:
+            self._blowing = blowing
+            self._track(self._client.set_clutch(blowing), sample.t_s)
+
+    def _track(self, future: asyncio.Future[CommandResult], cause_t_s: float) -> None:
+        def done(answer: asyncio.Future[CommandResult]) -> None:
+            if answer.cancelled() or answer.exception() is not None:
+                return
+            result = answer.result()
+            if result.accepted and result.t_s is not None:
+                self._stats.latencies_ms.append((result.t_s - cause_t_s) * 1000)
+            elif not result.accepted:
+                self._stats.refused.append(f"{result.command}: {result.reason}")
+
+        future.add_done_callback(done)
+
+
+async def run_session(url: str, seconds: float, progress: bool = True) -> dict:
+    """Run one session and return its summary (see docs/protocol.md for what each figure means)."""
+    stats = SessionStats()
+    async with open_device(url) as client:
+        profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole") if client.info else "six_hole")
+        events = client.subscribe()
+        armed = await client.arm()
+        if not armed.accepted:
+            raise FlutexError(f"the board refused to arm: {armed.reason}")
+        guide = EchoGuide(client, profile, stats)
+        reporter = Progress(seconds, enabled=progress)
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = await asyncio.wait_for(events.get(), min(remaining, PROGRESS_PERIOD_S))
+            except TimeoutError:
+                event = None
+            if isinstance(event, FluteSample):
+                stats.saw("flute", event.t_s)
+                guide.on_flute(event)
+            elif isinstance(event, BeltSample):
+                stats.saw("belt", event.t_s)
+            elif isinstance(event, BoardAlert):
+                stats.alerts.append(event.reason)
+            elif isinstance(event, LinkLost) and event.final:
+                raise FlutexError(f"lost the board: {event.reason}")
+            reporter.update(seconds - remaining, client, stats)
+        await client.arm(False)
+        reporter.finish()
+        return summarize(client, stats, seconds)
+
+
+def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict:
+    frames = {stream: stats.frames[stream] for stream in ("flute", "belt")}
+    latencies = sorted(stats.latencies_ms)
+    return {
+        "firmware_runtime": client.info.details.get("runtime", "unknown") if client.info else "unknown",
+        "seconds": seconds,
+        "frames": frames,
+        "rates_hz": {stream: round(stats.rate_hz(stream), 2) for stream in frames},
+        "frames_lost": sum(client.stats.lost.values()),
+        "crc_errors": client.stats.crc_errors,
+        "framing_errors": client.stats.framing_errors,
+        "commands": {"acked": len(latencies), "refused": len(stats.refused)},
+        "loop_latency_ms": {
+            "p50": round(_percentile(latencies, 50), 3),
+            "p99": round(_percentile(latencies, 99), 3),
+            "max": round(latencies[-1], 3) if latencies else None,
+            "samples": len(latencies),
+        },
+        "alerts": stats.alerts,
+    }
+
+
+def _percentile(sorted_values: list[float], percent: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(percent) - 1]
+
+
+def format_summary(summary: dict) -> str:
+    latency = summary["loop_latency_ms"]
+    rates = summary["rates_hz"]
+    lines = [
+        f"Session of {summary['seconds']:g} s on {summary['firmware_runtime']}",
+        f"  frames      flute {summary['frames']['flute']} ({rates['flute']} Hz), "
+        f"belt {summary['frames']['belt']} ({rates['belt']} Hz)",
+        f"  lost        {summary['frames_lost']} frames, {summary['crc_errors']} CRC errors",
+        f"  commands    {summary['commands']['acked']} applied, {summary['commands']['refused']} refused",
+        f"  loop        sensor change -> command applied (board clock): p50 {latency['p50']} ms, "
+        f"p99 {latency['p99']} ms over {latency['samples']} commands",
+    ]
+    lines += [f"  alert       {alert}" for alert in summary["alerts"]]
+    return "\n".join(lines)
+
+
+class Progress:
+    """A live status line on stderr: rewritten in place on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, seconds: float, enabled: bool) -> None:
+        self._seconds = seconds
+        self._enabled = enabled
+        self._tty = sys.stderr.isatty()
+        self._next_s = 0.0
+
+    def update(self, elapsed_s: float, client: DeviceClient, stats: SessionStats) -> None:
+        if not self._enabled or elapsed_s < self._next_s:
+            return
+        self._next_s = elapsed_s + (PROGRESS_PERIOD_S if self._tty else 5.0)
+        frames = stats.frames
+        line = (
+            f"{elapsed_s:5.1f}/{self._seconds:g} s  flute {frames['flute']}  belt {frames['belt']}  "
+            f"lost {sum(client.stats.lost.values())}  commands {len(stats.latencies_ms)}"
+        )
+        print(f"\r{line}" if self._tty else line, end="" if self._tty else "\n", file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self._enabled and self._tty:
+            print(file=sys.stderr)
+

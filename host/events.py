@@ -1,0 +1,91 @@
+"""Typed, timestamped events that the device client yields: what the instrument sensed or did.
+
+Times are board time in seconds (`t_s`), unwrapped on the host from the board's microsecond clock, so every
+stream of one session shares one time base. `seq` is the stream's sequence number as sent by the board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BELT_CHANNELS = ("abdomen", "back_waist", "ribs_left", "ribs_right")
+
+
+@dataclass(frozen=True, slots=True)
+class FluteSample:
+    """One sample of the flute: which holes are closed and the mouth (breath) pressure."""
+
+    t_s: float
+    seq: int
+    closed_mask: int  # bit i set = hole i of the profile is closed
+    mouth_pa: float  # pressure above ambient, pascals
+
+
+@dataclass(frozen=True, slots=True)
+class BeltSample:
+    """One sample of the breath belt, channels in the order of BELT_CHANNELS, pascals above the tare."""
+
+    t_s: float
+    seq: int
+    channels_pa: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardInfo:
+    """What the board said about itself in answer to HELLO."""
+
+    protocol_version: int
+    rates_hz: dict[str, int]
+    holes: int
+    fingers: int
+    belt_channels: int
+    watchdog_ms: int
+    details: dict[str, str]  # board, profile, firmware version
+
+
+@dataclass(frozen=True, slots=True)
+class HapticStatus:
+    """The safety envelope's state: armed, clutch, whether the watchdog released, servo positions (permille)."""
+
+    t_s: float
+    seq: int
+    armed: bool
+    clutch_engaged: bool
+    watchdog_tripped: bool
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The board's answer to one command: applied at board time `t_s`, or refused with a reason."""
+
+    command: str
+    seq: int
+    accepted: bool
+    t_s: float | None = None  # when the board applied it
+    code: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAlert:
+    """Something the board reports on its own, such as a watchdog release."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost:
+    """The link to the board went away; `final` once the client has given up reconnecting."""
+
+    reason: str
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRestored:
+    info: BoardInfo
+
+
+Event = FluteSample | BeltSample | HapticStatus | CommandResult | BoardAlert | LinkLost | LinkRestored

@@ -1,0 +1,220 @@
+"""Streaming pitch tracker: aubio's yinfft proposes an f0 per hop; our post-processing decides.
+
+Per frame: aubio `yinfft` gives a raw f0. Its octave neighbours (f0/2, f0, 2 f0) become candidates, each scored
+by its periodicity (see `periodicity`). A candidate period P is only acceptable when the frame is clearly *less*
+periodic at P/2 than at P (otherwise the tone's true period is P/2 and P would be an octave too low). Among the
+acceptable candidates the most periodic one wins, with small bonuses for staying on the previous frame's pitch
+and for agreeing with the optional octave prior (the flute's fingering). Voicing is a hysteresis on periodicity
+gated by level; a 3-frame median with one frame of lookahead removes single-frame glitches.
+
+Feed blocks of any size with `process`; it returns the frames it could finalise (one hop behind, for the
+lookahead). `flush` finishes the stream. `track` runs a whole signal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
+
+import aubio
+import numpy as np
+
+from flutex.pitch.config import TrackerConfig
+from flutex.pitch.periodicity import level_dbfs, periodicity
+
+RATIO_MAX = 0.93  # c(P/2) / c(P) above this: the tone repeats at P/2, so P is an octave too low
+# ... unless the prior expects P: then only a tone that truly repeats at P/2 (ratio ~1, e.g. an overblown note
+# while the fingering says the low octave) rules P out, so a wrong prior cannot hide the player's octave error.
+RATIO_MAX_WITH_PRIOR = 0.985
+STICK_BONUS = 0.02  # prefer the octave the previous frame was in
+PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
+PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
+_SILENT = (0.0, 0.0, 0.0)  # (time_s, f0_hz, confidence) standing in for the frames before and after a stream
+
+
+class PitchFrames(NamedTuple):
+    """Frames of a pitch track, as parallel arrays. `f0_hz` is 0 where the frame is unvoiced."""
+
+    time_s: np.ndarray  # centre of the analysis window, seconds from the first sample fed
+    f0_hz: np.ndarray
+    confidence: np.ndarray  # periodicity of the chosen period, 0..1
+
+    @staticmethod
+    def concat(parts: Iterable[PitchFrames]) -> PitchFrames:
+        parts = list(parts)
+        if not parts:
+            return PitchFrames(np.zeros(0), np.zeros(0, np.float32), np.zeros(0, np.float32))
+        return PitchFrames(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+class OctavePriorSource(Protocol):
+    """Anything that can say which f0 (Hz, 0 = no opinion) the player intends at given times."""
+
+    def expected_hz(self, times_s: np.ndarray) -> np.ndarray: ...
+
+
+class PitchTracker:
+    """Incremental tracker for one mono stream at a fixed sample rate."""
+
+    def __init__(
+        self, config: TrackerConfig, sample_rate_hz: int, prior: OctavePriorSource | None = None
+    ) -> None:
+        self.config = config
+        self.sample_rate_hz = sample_rate_hz
+        self.prior = prior
+        self.window = config.window_samples(sample_rate_hz)
+        self.hop = config.hop_samples(sample_rate_hz)
+        self._aubio = aubio.pitch("yinfft", self.window, self.hop, sample_rate_hz)
+        self._aubio.set_unit("Hz")
+        self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
+        # Periodicity is measured at a reduced rate that still holds 8 harmonics of fmax_hz: cheaper for voice.
+        # (only when hops fall on whole reduced samples)
+        decimation = 1 << max(0, int(np.log2(sample_rate_hz / (8 * config.fmax_hz))))
+        self._decimation = decimation if self.hop % decimation == 0 else 1
+        self._max_lag = sample_rate_hz / config.fmin_hz * 1.03 / self._decimation
+        # correlate over two of the longest periods, as YIN does; longer spans cost time and add little
+        room = self.window // self._decimation - int(np.ceil(self._max_lag)) - 2
+        self._span = min(room, int(3 * self._max_lag))
+        self._history = np.zeros(self.window - self.hop, dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._frames_seen = 0
+        self._peak_db = -200.0
+        self._peak_decay_db = PEAK_DECAY_DB_PER_S * self.hop / sample_rate_hz
+        self._voiced = False
+        self._last_f0 = 0.0
+        # the lookahead queue: decided frames waiting for their successor before smoothing
+        self._queue: list[tuple[float, float, float]] = [_SILENT]
+
+    @property
+    def latency_s(self) -> float:
+        return self.config.latency_s(self.sample_rate_hz)
+
+    def process(self, samples: np.ndarray) -> PitchFrames:
+        """Analyse `samples` (mono float32, any length) and return the frames finalised by them."""
+        data = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).ravel()])
+        n_hops = len(data) // self.hop
+        self._pending = data[n_hops * self.hop :]
+        if n_hops == 0:
+            return PitchFrames.concat([])
+        raw_hz = np.empty(n_hops, dtype=np.float64)
+        for i in range(n_hops):
+            raw_hz[i] = self._aubio(data[i * self.hop : (i + 1) * self.hop])[0]
+        stream = np.concatenate([self._history, data[: n_hops * self.hop]])
+        self._history = stream[len(stream) - len(self._history) :]
+        frames = np.lib.stride_tricks.sliding_window_view(stream, self.window)[:: self.hop][:n_hops]
+        d = self._decimation
+        reduced = stream.reshape(-1, d).mean(axis=1) if d > 1 else stream  # one pass, not once per frame
+        reduced_frames = np.lib.stride_tricks.sliding_window_view(reduced, self.window // d)[:: self.hop // d]
+        first = self._frames_seen
+        self._frames_seen += n_hops
+        times = ((np.arange(first, first + n_hops) + 1) * self.hop - self.window / 2) / self.sample_rate_hz
+        return self._decide(times, raw_hz, level_dbfs(frames), reduced_frames[:n_hops])
+
+    def flush(self) -> PitchFrames:
+        """Push half a window of silence through so the last samples' frames come out, then end the stream."""
+        tail = self.process(np.zeros(self.window // 2 + self.hop, dtype=np.float32))
+        last = self._smooth([*self._queue, _SILENT]) if len(self._queue) == 2 else None
+        self._queue = [_SILENT]
+        if last is None:
+            return tail
+        return PitchFrames.concat([tail, _as_frames([last])])
+
+    def _decide(self, times: np.ndarray, raw_hz: np.ndarray, levels: np.ndarray, frames: np.ndarray) -> PitchFrames:
+        rate = self.sample_rate_hz / self._decimation
+        period = np.where(raw_hz > 0, rate / np.maximum(raw_hz, 1e-9), np.nan)
+        period, peak = self._refine(frames, period)
+        raw_hz = np.where(np.isfinite(period), rate / period, 0.0)
+        lags = np.stack([period / 4, period / 2, period * 2])
+        lags[lags > self._max_lag] = np.nan
+        quarter, half, double = (periodicity(frames, lag, self._span) for lag in lags)
+        corr = np.stack([quarter, half, peak, double])
+        expected = self.prior.expected_hz(times) if self.prior is not None else np.zeros(len(times))
+        out: list[tuple[float, float, float]] = []
+        # plain Python floats from here on: this loop runs once per hop and numpy scalars are slow
+        columns = zip(times.tolist(), raw_hz.tolist(), corr.T.tolist(), expected.tolist(), levels.tolist(), strict=True)
+        for time_s, f_raw, frame_corr, expected_hz, level_db in columns:
+            f0, conf = self._choose(f_raw, frame_corr, expected_hz)
+            f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
+            self._queue.append((time_s, f0, conf))
+            if len(self._queue) == 3:
+                out.append(self._smooth(self._queue))
+                del self._queue[0]
+        return _as_frames(out)
+
+    def _refine(self, frames: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Move aubio's period to the vertex of a parabola through the periodicity one sample either side:
+        aubio's yinfft is off by a few cents, which matters when the tutor grades intonation."""
+        step = np.maximum(1.0, period / 64)  # the peak's width scales with the period
+        before, centre, after = (periodicity(frames, period + k * step, self._span) for k in (-1, 0, 1))
+        curvature = before - 2 * centre + after
+        ok = np.isfinite(curvature) & (curvature < 0)
+        shift = np.zeros_like(centre)
+        shift[ok] = np.clip(0.5 * (before[ok] - after[ok]) / curvature[ok], -1.0, 1.0)
+        peak = centre - 0.25 * (before - after) * shift
+        return period + shift * step, np.where(ok, peak, centre)
+
+    def _choose(self, raw_hz: float, corr: list[float], expected_hz: float) -> tuple[float, float]:
+        """Pick the octave of aubio's estimate; returns (f0_hz, periodicity), f0 0 when nothing fits."""
+        best_score, best = -math.inf, (0.0, 0.0)
+        fallback_ratio, fallback = math.inf, (0.0, 0.0)
+        for k, factor in ((1, 2.0), (2, 1.0), (3, 0.5)):  # corr rows: P/4, P/2, P, 2P
+            f0 = raw_hz * factor
+            c, half = corr[k], corr[k - 1]
+            if not (self.config.fmin_hz <= f0 <= self.config.fmax_hz) or not c > 0:  # c may be NaN
+                continue
+            ratio = half / c if math.isfinite(half) else 0.0
+            if ratio < fallback_ratio:
+                fallback_ratio, fallback = ratio, (f0, c)
+            expected = expected_hz > 0 and abs(math.log2(f0 / expected_hz)) < 0.5
+            if ratio > (RATIO_MAX_WITH_PRIOR if expected else RATIO_MAX):
+                continue
+            score = c + (PRIOR_BONUS if expected else 0.0)
+            if self._last_f0 > 0 and abs(math.log2(f0 / self._last_f0)) < 0.5:
+                score += STICK_BONUS
+            if score > best_score:
+                best_score, best = score, (f0, c)
+        return best if best_score > -math.inf else fallback
+
+    def _voicing(self, conf: float, level_db: float, f0: float) -> bool:
+        """Hysteresis on periodicity, gated by absolute level and by the drop from the recent peak."""
+        self._peak_db = max(level_db, self._peak_db - self._peak_decay_db)
+        config = self.config
+        loud = level_db >= config.min_level_dbfs and level_db >= self._peak_db - config.max_drop_db
+        threshold = config.voicing_off if self._voiced else config.voicing_on
+        self._voiced = f0 > 0 and loud and conf >= threshold
+        self._last_f0 = f0 if self._voiced else 0.0
+        return self._voiced
+
+    @staticmethod
+    def _smooth(window3: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+        """Median of three in pitch over (previous, this, next); drop a voiced frame that stands alone."""
+        (_, f_prev, _), (t, f, conf), (_, f_next, _) = window3
+        if f <= 0:
+            return t, 0.0, conf
+        if f_prev <= 0 and f_next <= 0:
+            return t, 0.0, conf
+        if f_prev > 0 and f_next > 0:
+            f = sorted((f_prev, f, f_next))[1]
+        return t, f, conf
+
+
+def _as_frames(rows: list[tuple[float, float, float]]) -> PitchFrames:
+    array = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return PitchFrames(array[:, 0], array[:, 1].astype(np.float32), array[:, 2].astype(np.float32))
+
+
+def track(
+    samples: np.ndarray,
+    sample_rate_hz: int,
+    config: TrackerConfig,
+    prior: OctavePriorSource | None = None,
+    block: int = 16384,
+) -> PitchFrames:
+    """Track a whole signal; frames whose window centre falls before the first sample are left out."""
+    tracker = PitchTracker(config, sample_rate_hz, prior)
+    parts = [tracker.process(samples[start : start + block]) for start in range(0, len(samples), block)]
+    parts.append(tracker.flush())
+    result = PitchFrames.concat(parts)
+    keep = (result.time_s >= 0) & (result.time_s <= len(samples) / sample_rate_hz)
+    return PitchFrames(*(column[keep] for column in result))

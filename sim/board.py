@@ -1,0 +1,194 @@
+"""A simulated Flute X board: the firmware files in the real MicroPython interpreter (WebAssembly, under Node),
+on virtual silicon whose UART is the master side of a real pseudo-terminal.
+
+The host opens the pty's other side as a serial port, exactly as it would open /dev/ttyACM0. The world around the
+board (a virtual player) sets sensor inputs with `set_inputs` and watches outputs (servo PWM, clutch) through
+`outputs` and `output_log`, all stamped with the board's own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tty
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import flutex.firmware
+import flutex.hardware
+from flutex.errors import FlutexError
+
+SIM_DIR = Path(__file__).resolve().parent
+FIRMWARE_DIR = Path(flutex.firmware.__file__).resolve().parent
+HARDWARE_DIR = Path(flutex.hardware.__file__).resolve().parent
+NODE_SCRIPT = SIM_DIR / "js" / "board.mjs"
+INTERPRETER_PACKAGE = SIM_DIR / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+# Files a real board has that the simulator replaces (its own port.py) or does not run (main.py boots a board).
+BOARD_ONLY_FILES = ("__init__.py", "port.py", "main.py")
+FIRMWARE_ENTRY = "import app\nawait app.main()\n"
+READY_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChange:
+    """An output the firmware set: a pin level, or a PWM pulse width in nanoseconds."""
+
+    t_us: int
+    gpio: int
+    value: int
+
+
+def firmware_files() -> dict[str, Path]:
+    """The board's filesystem as the simulator lays it out: firmware files, the sim's silicon, the pin map."""
+    files = {f"/{p.name}": p for p in sorted(FIRMWARE_DIR.glob("*.py")) if p.name not in BOARD_ONLY_FILES}
+    files.update({f"/{p.name}": p for p in sorted((SIM_DIR / "mpy").glob("*.py"))})
+    files["/pinmap.json"] = HARDWARE_DIR / "pinmap.json"
+    return files
+
+
+def node_command(files: dict[str, Path], entry: str, uart_fd: int | None, pins: dict[int, int]) -> list[str]:
+    """The command that runs `entry` in MicroPython with `files` on its filesystem."""
+    node = shutil.which("node")
+    if node is None or not INTERPRETER_PACKAGE.is_dir():
+        raise FlutexError("the simulator needs Node 20 and its npm packages: run `make setup` (npm ci in sim/)")
+    config = {
+        "files": {target: str(source) for target, source in files.items()},
+        "entry": entry,
+        "uart_fd": uart_fd,
+        "pins": {str(gpio): value for gpio, value in pins.items()},
+    }
+    return [node, str(NODE_SCRIPT), json.dumps(config)]
+
+
+class SimBoard:
+    """One running simulated board. Use `async with SimBoard(initial_inputs) as board:`; `board.port` is the
+    serial port path for the host."""
+
+    def __init__(self, initial_inputs: dict[int, int], log_lines: int = 200) -> None:
+        self._initial_inputs = dict(initial_inputs)
+        self._process: asyncio.subprocess.Process | None = None
+        self._slave_fd: int | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._exit_error: str | None = None
+        self._listeners: list[Callable[[OutputChange], None]] = []
+        self.port = ""
+        self.outputs: dict[int, int] = {}
+        self.output_log: list[OutputChange] = []
+        self.rx_times_us: deque[int] = deque(maxlen=4096)
+        self.log: deque[str] = deque(maxlen=log_lines)
+
+    async def __aenter__(self) -> SimBoard:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def on_output(self, listener: Callable[[OutputChange], None]) -> None:
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        master_fd, self._slave_fd = os.openpty()
+        # Raw, and held open by us for the board's life: a pty whose slave side nobody holds hangs up its master,
+        # and the host must be able to close and reopen the port (reconnect) without killing the board.
+        tty.setraw(self._slave_fd)
+        self.port = os.ttyname(self._slave_fd)
+        command = node_command(firmware_files(), FIRMWARE_ENTRY, master_fd, self._initial_inputs)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                pass_fds=(master_fd,),
+                limit=1 << 20,
+            )
+        finally:
+            os.close(master_fd)
+        self._reader = asyncio.create_task(self._read_events())
+        try:
+            await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
+        except TimeoutError:
+            await self.close()
+            raise FlutexError("the simulated board did not start; is Node 20 installed?") from None
+        if self._exit_error is not None:
+            await self.close()
+            raise FlutexError(f"the simulated firmware stopped: {self._exit_error}")
+
+    def set_inputs(self, pins: dict[int, int]) -> None:
+        """Set sensor inputs (touch values, ADC counts) by GPIO number."""
+        if self._process is None or self._process.stdin is None or self._process.stdin.is_closing():
+            return
+        self._process.stdin.write(json.dumps({"pins": pins}).encode() + b"\n")
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    @property
+    def exit_error(self) -> str | None:
+        return self._exit_error
+
+    async def close(self) -> None:
+        if self._process is not None:
+            if self._process.stdin is not None:
+                self._process.stdin.close()  # the board stops when its control channel ends
+            try:
+                await asyncio.wait_for(self._process.wait(), 5.0)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._slave_fd is not None:
+            os.close(self._slave_fd)
+            self._slave_fd = None
+
+    async def _read_events(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        async for line in self._process.stdout:
+            event = json.loads(line)
+            kind = event["ev"]
+            if kind == "out":
+                change = OutputChange(event["t_us"], event["pin"], event["v"])
+                self.outputs[change.gpio] = change.value
+                self.output_log.append(change)
+                for listener in self._listeners:
+                    listener(change)
+            elif kind == "rx":
+                self.rx_times_us.append(event["t_us"])
+            elif kind == "log":
+                self.log.append(event["text"])
+            elif kind == "ready":
+                self._ready.set()
+            elif kind == "exit":
+                self._exit_error = event["error"]
+                self._ready.set()
+
+
+def run_micropython(files: dict[str, Path], code: str, timeout_s: float = 60.0) -> list[str]:
+    """Run `code` once in the real MicroPython interpreter with `files` on its filesystem; returns what it
+    printed, line by line. Raises FlutexError if the code raised."""
+    command = node_command(files, code, None, {})
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FlutexError(f"MicroPython did not finish within {timeout_s:g} s") from None
+    printed: list[str] = []
+    for line in done.stdout.splitlines():
+        event = json.loads(line)
+        if event["ev"] == "log":
+            printed.append(event["text"])
+        elif event["ev"] == "exit" and event["error"]:
+            raise FlutexError("MicroPython raised: " + event["error"] + "\n" + "\n".join(printed[-20:]))
+    if done.returncode != 0:
+        raise FlutexError(f"MicroPython exited with {done.returncode}: {done.stderr.strip()[-500:]}")
+    return printed

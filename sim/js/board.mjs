@@ -1,0 +1,101 @@
+// Virtual silicon for the Flute X firmware: runs firmware files in the real MicroPython interpreter
+// (WebAssembly port) and gives it a clock, pins and a UART.
+//
+//   node board.mjs CONFIG_JSON
+//
+// CONFIG_JSON: {"files": {"/name.py": "/host/path", ...}, "entry": "python code", "uart_fd": N | null,
+//               "pins": {"GPIO": value, ...} (sensor inputs from power-on)}
+// The UART is the master side of a pseudo-terminal opened by the Python side (fd `uart_fd`).
+// Control channel: stdin takes JSON lines {"pins": {"GPIO": value, ...}} (sensor inputs);
+// stdout gives JSON lines: {"ev": "out", "pin", "v", "t_us"} when the firmware changes an output,
+// {"ev": "rx", "n", "t_us"} when UART bytes arrive, {"ev": "log", "text"} for the firmware's prints,
+// {"ev": "ready"} once the firmware runs, {"ev": "exit", "error"} when it stops.
+import fs from "node:fs";
+import readline from "node:readline";
+import tty from "node:tty";
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+
+const TICKS_PERIOD = 2 ** 30;
+const config = JSON.parse(process.argv[2]);
+const bootMs = performance.now();
+const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
+// Leave only once everything emitted has reached the pipe.
+const exit = (code) => process.stdout.write("", () => process.exit(code));
+// MicroPython's ticks_us has 1 ms resolution in this port: the board clock comes from performance.now().
+const ticksUs = () => Math.floor((performance.now() - bootMs) * 1000) % TICKS_PERIOD;
+
+const inputs = new Map(Object.entries(config.pins ?? {}).map(([pin, value]) => [Number(pin), value]));
+const outputs = new Map();
+const rxChunks = [];
+let rxWaiter = null;
+let txDropped = 0;
+
+function deliverRx() {
+  if (rxWaiter && rxChunks.length) {
+    const resolve = rxWaiter;
+    rxWaiter = null;
+    resolve(Buffer.concat(rxChunks.splice(0)).toString("hex"));
+  }
+}
+
+if (config.uart_fd !== null) {
+  const uart = new tty.ReadStream(config.uart_fd);
+  uart.on("data", (chunk) => {
+    emit({ ev: "rx", n: chunk.length, t_us: ticksUs() });
+    rxChunks.push(chunk);
+    deliverRx();
+  });
+  uart.on("error", (error) => emit({ ev: "log", text: `uart: ${error.code}` }));
+}
+
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const message = JSON.parse(line);
+  for (const [pin, value] of Object.entries(message.pins ?? {})) inputs.set(Number(pin), value);
+});
+// A board stops when its controller goes away; a one-off script (no UART) runs to its end.
+if (config.uart_fd !== null) process.stdin.on("end", () => exit(0));
+
+const simhw = {
+  ticks_us: ticksUs,
+  pin_read: (pin) => inputs.get(pin) ?? 0,
+  pin_write: (pin, value) => {
+    if (outputs.get(pin) !== value) {
+      outputs.set(pin, value);
+      emit({ ev: "out", pin, v: value, t_us: ticksUs() });
+    }
+  },
+  // A real UART drops bytes nobody takes; so does this one, instead of stalling the firmware.
+  uart_write: (hex) => {
+    const bytes = Buffer.from(hex, "hex");
+    try {
+      return fs.writeSync(config.uart_fd, bytes) === bytes.length;
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+      txDropped += 1;
+      return false;
+    }
+  },
+  uart_read: () =>
+    new Promise((resolve) => {
+      rxWaiter = resolve;
+      deliverRx();
+    }),
+  tx_dropped: () => txDropped,
+};
+
+const mp = await loadMicroPython({
+  heapsize: 2 * 1024 * 1024,
+  stdout: (text) => emit({ ev: "log", text }),
+  stderr: (text) => emit({ ev: "log", text }),
+});
+mp.registerJsModule("simhw", simhw);
+for (const [target, source] of Object.entries(config.files)) mp.FS.writeFile(target, fs.readFileSync(source));
+emit({ ev: "ready" });
+try {
+  await mp.runPythonAsync(config.entry);
+  emit({ ev: "exit", error: null });
+  exit(0);
+} catch (error) {
+  emit({ ev: "exit", error: String(error.message ?? error) });
+  exit(1);
+}

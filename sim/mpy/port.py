@@ -1,0 +1,20 @@
+"""The simulator's `port`: the board clock, the host link and the entry point on virtual silicon.
+
+Same names as firmware/port.py. Bytes cross to JavaScript as hex strings (the fastest path in this port). The
+simulator awaits `app.main()` itself, since this port has no `asyncio.run`.
+"""
+
+import binascii
+
+import simhw
+
+RUNTIME = "micropython-wasm"
+ticks_us = simhw.ticks_us  # microseconds from performance.now(), modulo 2**30 like MicroPython's ticks
+
+
+class HostLink:
+    async def read(self):
+        return binascii.unhexlify(await simhw.uart_read())
+
+    def write(self, data):
+        return simhw.uart_write(binascii.hexlify(data).decode())

@@ -1,0 +1,89 @@
+"""A scripted virtual player: what the board's sensors read at any moment while someone plays a tune.
+
+It fingers the holes of a melody, blows (harder for overblown notes) while its breathing pattern says it is
+playing, and breathes into the belt. Pure: `inputs_at(t_s)` gives raw sensor values by GPIO, computed through the
+same pin map and profile the firmware and host use, so the three cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flutex.hardware import load_pinmap
+from flutex.profile import InstrumentProfile
+from flutex.sim.breathing import BreathingModel, BreathPattern, diaphragmatic
+
+TOUCH_OPEN = 20000  # ESP32-S3 touch reading of an uncovered pad
+TOUCH_CLOSED = 60000  # ... and of a pad under a finger
+TOUCH_NOISE = 1500
+ADC_AMBIENT = 20000  # ADC counts of a pressure sensor at ambient pressure
+PLAY_PA = 600.0  # blowing pressure of the low register
+OVERBLOW_PA = 1700.0  # ... and of the overblown register
+
+# (MIDI note, seconds): a scale up and down over both registers
+DEFAULT_MELODY: tuple[tuple[int, float], ...] = tuple(
+    (midi, 0.25) for midi in (72, 74, 76, 77, 79, 81, 83, 84, 86, 88, 86, 84, 83, 81, 79, 77, 76, 74)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """The player's state at one instant, in physical units."""
+
+    closed_mask: int
+    mouth_pa: float
+    belt_pa: tuple[float, float, float, float]
+
+
+class VirtualPlayer:
+    def __init__(
+        self,
+        melody: Sequence[tuple[int, float]] = DEFAULT_MELODY,
+        breathing: BreathPattern | None = None,
+        profile: InstrumentProfile | None = None,
+        pinmap: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.profile = profile or InstrumentProfile.load()
+        self.pinmap = pinmap or load_pinmap()
+        self.breathing = BreathingModel(breathing or diaphragmatic(), seed=seed)
+        self._rng = np.random.default_rng(seed)
+        fingerings = [self.profile.fingering_for(midi) for midi, _ in melody]
+        self._masks = [mask for mask, _ in fingerings]
+        self._overblown = [overblown for _, overblown in fingerings]
+        self._ends_s = np.cumsum([seconds for _, seconds in melody])
+        self._touch_gpios = [pad["gpio"] for pad in self.pinmap["touch"]["pads"]]
+        pressure = self.pinmap["pressure"]
+        self._mouth = (pressure["mouth"]["gpio"], pressure["mouth"]["pa_per_count"])
+        self._belt = [(channel["gpio"], channel["pa_per_count"]) for channel in pressure["belt"]]
+
+    def moment(self, t_s: float) -> Moment:
+        """What the player does at `t_s`: the melody loops; it blows only while its breathing says it plays."""
+        index = int(np.searchsorted(self._ends_s, t_s % self._ends_s[-1], side="right"))
+        frame = self.breathing.frame(t_s)
+        blowing = frame.phase == "exhale"
+        mouth_pa = (OVERBLOW_PA if self._overblown[index] else PLAY_PA) if blowing else 0.0
+        return Moment(self._masks[index], mouth_pa, frame.channels_pa)
+
+    def inputs_at(self, t_s: float) -> dict[int, int]:
+        """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise."""
+        moment = self.moment(t_s)
+        noise = self._rng.integers(-TOUCH_NOISE, TOUCH_NOISE, len(self._touch_gpios))
+        pins = {
+            gpio: (TOUCH_CLOSED if moment.closed_mask >> bit & 1 else TOUCH_OPEN) + int(noise[bit])
+            for bit, gpio in enumerate(self._touch_gpios)
+        }
+        gpio, pa_per_count = self._mouth
+        pins[gpio] = _counts(moment.mouth_pa, pa_per_count)
+        for (gpio, pa_per_count), pa in zip(self._belt, moment.belt_pa, strict=True):
+            pins[gpio] = _counts(pa, pa_per_count)
+        return pins
+
+
+def _counts(pa: float, pa_per_count: float) -> int:
+    """ADC reading (read_u16 range) for a pressure above ambient."""
+    return max(0, min(65535, ADC_AMBIENT + round(pa / pa_per_count)))

@@ -1,0 +1,102 @@
+"""Bad input gives one line that says what to do, a non-zero exit, and no traceback."""
+
+import os
+import subprocess
+import sys
+import threading
+import tty
+
+import pytest
+
+from flutex.firmware import wire
+
+
+def flutex(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "flutex.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+class PtyPeer:
+    """Something other than a Flute X board on the far side of a real pseudo-terminal."""
+
+    def __init__(self, answer) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.port = os.ttyname(self._slave)
+        self._answer = answer
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            while data := os.read(self._master, 4096):
+                os.write(self._master, self._answer(data))
+        except OSError:
+            return  # the test closed the pty
+
+    def close(self) -> None:
+        os.close(self._slave)
+        os.close(self._master)
+
+
+@pytest.fixture
+def peer(request):
+    device = PtyPeer(request.param)
+    yield device
+    device.close()
+
+
+def _other_version(data: bytes) -> bytes:
+    return wire.encode(wire.BOARD_INFO, 0, (wire.VERSION + 98, 200, 100, 6, 6, 4, 100), "board=future")
+
+
+def _garbage(data: bytes) -> bytes:
+    return b"AT+OK\r\n" * 8
+
+
+def test_missing_port():
+    assert_one_line_error(flutex("demo", "--device", "serial:///dev/ttyFLUTEX_NONE"), "/dev/ttyFLUTEX_NONE", "cable")
+
+
+def test_unknown_url_scheme():
+    done = flutex("demo", "--device", "usb:thing")
+    assert done.returncode == 2
+    assert_one_line_error(done, "serial://", "sim://")
+
+
+def test_ble_is_refused_clearly_until_it_lands():
+    assert_one_line_error(flutex("demo", "--device", "ble://flutex"), "not supported yet")
+
+
+def test_bad_seconds_are_a_usage_error():
+    done = flutex("demo", "--seconds", "-3")
+    assert done.returncode == 2 and "seconds" in done.stderr
+
+
+@pytest.mark.parametrize("peer", [_other_version], indirect=True)
+def test_board_with_another_protocol_version(peer):
+    assert_one_line_error(flutex("demo", "--device", f"serial://{peer.port}"), f"v{wire.VERSION + 98}", "flash")
+
+
+@pytest.mark.parametrize("peer", [_garbage], indirect=True)
+def test_garbage_on_the_line(peer):
+    assert_one_line_error(flutex("demo", "--device", f"serial://{peer.port}"), "no Flute X board answered", "bytes")
+
+
+def test_every_command_has_help():
+    from flutex.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert "demo" in commands
+    for name in commands:
+        done = flutex(name, "--help")
+        assert done.returncode == 0 and "usage: flutex " + name in done.stdout, name

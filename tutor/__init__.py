@@ -1,0 +1,1 @@
+"""Lessons, scores, assessment and the adaptive guidance schedule (built on the host's typed events)."""
