@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := sim/node_modules/.package-lock.json
 
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup demo test lint bench bench-pitch clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,6 +30,11 @@ test: setup  ## lint, then the whole test suite
 
 bench: setup  ## print the benchmarks (protocol cost per frame on both sides)
 	$(BIN)/python benchmarks/wire.py
+
+# needs Debian packages fluidsynth fluid-soundfont-gm sox (renders the test set); pYIN comes from the bench extra
+bench-pitch: setup  ## pitch tracker vs aubio yinfft/yin and librosa pYIN on rendered instruments (~5 min)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/pitch.py
 
 clean:  ## remove the environment
 	rm -rf $(VENV) sim/node_modules

@@ -75,7 +75,7 @@ class Envelope:
         return port.ticks_us(), None
 
     def step(self):
-        """Move every servo toward its target, no faster than the rate limit; returns when the PWM was written."""
+        """Move every servo toward its target, no faster than the rate limit; returns the time the PWM was written."""
         now = port.ticks_us()
         elapsed_us = time.ticks_diff(now, self._last_step_us)
         self._last_step_us = now
@@ -87,7 +87,7 @@ class Envelope:
                 position += max(-max_step, min(max_step, delta))
                 self.positions[index] = position
                 servo.write(position)
-        return now
+        return port.ticks_us()
 
     def _release(self):
         """Clutch off first (the force goes at once), then park the servos at neutral through the rate limit."""

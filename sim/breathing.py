@@ -55,8 +55,10 @@ class BreathPattern:
             if segment.phase not in PHASES or segment.duration_s <= 0:
                 raise ValueError(f"bad segment {segment}")
             rising = segment.volume - previous
-            if (segment.phase == INHALE and rising <= 0) or (segment.phase == EXHALE and rising >= 0) or (
-                segment.phase == HOLD and rising != 0
+            if (
+                (segment.phase == INHALE and rising <= 0)
+                or (segment.phase == EXHALE and rising >= 0)
+                or (segment.phase == HOLD and rising != 0)
             ):
                 raise ValueError(f"{segment.phase} segment from volume {previous} to {segment.volume}")
             previous = segment.volume
@@ -122,9 +124,7 @@ def phrases(*, breath_before: bool = True, steady: bool = True, mouth_pa: float 
 
     A steady player's blowing pressure wavers by about 1%, an unsteady one's by about 14% at 4 Hz.
     """
-    gap: tuple[Segment, ...] = (
-        (Segment(INHALE, 0.6, 0.7),) if breath_before else (Segment(HOLD, 0.6, 0.2),)
-    )
+    gap: tuple[Segment, ...] = (Segment(INHALE, 0.6, 0.7),) if breath_before else (Segment(HOLD, 0.6, 0.2),)
     second_end = 0.0 if breath_before else -0.25
     return BreathPattern(
         "phrases" + ("" if breath_before else "_no_breath") + ("" if steady else "_wavering"),

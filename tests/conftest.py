@@ -1,10 +1,15 @@
 """Shared fixtures: a simulated board being played, and a device client connected to it over its pty."""
 
 import pytest_asyncio
+from hypothesis import HealthCheck, settings
 
 from flutex.client import DeviceClient
 from flutex.sim.world import simulation
 from flutex.transport import SerialTransport
+
+# CI runs on two shared cores: time limits on single examples would fail on load, not on bugs.
+settings.register_profile("flutex", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("flutex")
 
 
 @pytest_asyncio.fixture

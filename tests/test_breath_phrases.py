@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from breath_truth import run
+from breath_truth import belt_samples, guided_calibration, run
 
-from flutex.breath import BreathAnalyser, Calibration, Inhale, PhraseStart, PhraseTracker
+from flutex.breath import BreathAnalyser, Inhale, PhraseStart, PhraseTracker
 from flutex.sim.breathing import BeltSensors, BreathingModel, phrases
 
 
@@ -55,6 +55,14 @@ def test_judgement_waits_for_the_belt():
     assert judged is not None and judged.breath_taken and judged.inhale is not None
 
 
-def test_the_analyser_answers_for_score_phrases():
-    analyser = BreathAnalyser(Calibration((0.0,) * 4, (1000.0,) * 4, (1.0,) * 4))
-    assert analyser.inhale_between(0.0, 10.0) is None
+def test_the_analyser_answers_for_phrases_it_is_told_about():
+    """A tutor that knows the score asks about its own phrase starts; the breath taken before each is found."""
+    calibration, _ = guided_calibration(BeltSensors(), seed=2)
+    analyser = BreathAnalyser(calibration)
+    model = BreathingModel(phrases(breath_before=False), BeltSensors(), seed=3)
+    for sample in belt_samples(model.record(12.0, 100.0)):
+        analyser.feed(sample)
+    (first, breathed), (second, _) = model.phrase_starts(12.0)[:2]
+    inhale = analyser.inhale_between(first - 1.0, first)
+    assert breathed and inhale is not None and inhale.depth > 0.5
+    assert analyser.inhale_between(first + 0.1, second) is None

@@ -3,6 +3,8 @@
 import asyncio
 import itertools
 
+from device_helpers import next_event
+
 from flutex.demo import run_session
 from flutex.events import BoardAlert, HapticStatus
 from flutex.firmware import wire
@@ -75,14 +77,14 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     assert (await client.set_servos([1000] * 6)).accepted
     assert board.outputs[CLUTCH_GPIO] == 1
     client.heartbeat_enabled = False
-    alert = await asyncio.wait_for(_next(events, BoardAlert), 2.0)
+    alert = await next_event(events, BoardAlert, 2.0)
     assert alert.code == wire.E_WATCHDOG
     release = next(c for c in reversed(board.output_log) if c.gpio == CLUTCH_GPIO)
     assert release.value == 0
     last_rx_us = max(t for t in board.rx_times_us if t < release.t_us)
     silence_ms = (release.t_us - last_rx_us) / 1000
     assert 90 <= silence_ms <= 100, f"clutch released {silence_ms:.1f} ms after the last byte from the host"
-    status = await asyncio.wait_for(_next(events, HapticStatus), 1.0)
+    status = await next_event(events, HapticStatus, 1.0)
     assert status.watchdog_tripped and not status.armed and not status.clutch_engaged
     client.heartbeat_enabled = True
     refused = await client.set_clutch(True)
@@ -91,9 +93,3 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     parked = [c.value for c in board.output_log if c.gpio == FIRST_SERVO_GPIO][-1]
     assert abs(_angle_deg(parked) - SERVOS["fingers"][0]["neutral_deg"]) < 0.5, "servos park at neutral"
 
-
-async def _next(queue, kind):
-    while True:
-        event = await queue.get()
-        if isinstance(event, kind):
-            return event

@@ -123,12 +123,19 @@ class MicrophoneStream:
         sounddevice = import_sounddevice()
         try:
             self._stream = sounddevice.InputStream(
-                samplerate=self.sample_rate_hz, blocksize=self.block, device=self.device, channels=1,
-                dtype="float32", latency="low", callback=self.callback,
+                samplerate=self.sample_rate_hz,
+                blocksize=self.block,
+                device=self.device,
+                channels=1,
+                dtype="float32",
+                latency="low",
+                callback=self.callback,
             )
             self._stream.start()
         except sounddevice.PortAudioError as error:
-            raise FlutexError(f"cannot open the microphone ({error}); check `--device` and that one is plugged in") from None
+            raise FlutexError(
+                f"cannot open the microphone ({error}); check `--device` and that one is plugged in"
+            ) from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -38,9 +38,7 @@ class Calibration:
 
     def normalise(self, channels_pa: Sequence[float]) -> Channels:
         """Each channel as a fraction of its range: 0 at rest, 1 at a full breath."""
-        a, b, c, d = (
-            (p - t) / r for p, t, r in zip(channels_pa, self.tare_pa, self.range_pa, strict=True)
-        )
+        a, b, c, d = ((p - t) / r for p, t, r in zip(channels_pa, self.tare_pa, self.range_pa, strict=True))
         return a, b, c, d
 
     def level(self, channels_pa: Sequence[float]) -> float:
@@ -50,10 +48,14 @@ class Calibration:
         it moves: the best signal-to-noise when all sensors are equally noisy.
         """
         moved = (
-            channels_pa[0] - self.tare_pa[0]
-            + channels_pa[1] - self.tare_pa[1]
-            + channels_pa[2] - self.tare_pa[2]
-            + channels_pa[3] - self.tare_pa[3]
+            channels_pa[0]
+            - self.tare_pa[0]
+            + channels_pa[1]
+            - self.tare_pa[1]
+            + channels_pa[2]
+            - self.tare_pa[2]
+            + channels_pa[3]
+            - self.tare_pa[3]
         )
         return moved / self.total_range_pa
 

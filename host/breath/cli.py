@@ -34,9 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rest-s",
         type=float,
+        metavar="SECONDS",
         help="the recording starts with this many seconds of quiet breathing (guided calibration, with --full-s)",
     )
-    parser.add_argument("--full-s", type=float, help="followed by this many seconds of one full breath in and out")
+    parser.add_argument(
+        "--full-s", type=float, metavar="SECONDS", help="followed by this many seconds of one full breath in and out"
+    )
     parser.add_argument("--json", action="store_true", help="print calibration, phases, breaths and notes as JSON")
     parser.set_defaults(run=run)
 

@@ -70,9 +70,7 @@ class PhraseTracker:
 
     def inhale_between(self, start_s: float, end_s: float) -> Inhale | None:
         """The deepest remembered inhale of at least `min_depth` that peaked in (start_s, end_s], if any."""
-        candidates = [
-            i for i in self._inhales if start_s < i.t_end_s <= end_s and i.depth >= self.config.min_depth
-        ]
+        candidates = [i for i in self._inhales if start_s < i.t_end_s <= end_s and i.depth >= self.config.min_depth]
         return max(candidates, key=lambda i: i.depth, default=None)
 
     def _judge(self, start_s: float, window_s: float) -> PhraseStart:

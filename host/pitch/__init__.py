@@ -1,0 +1,19 @@
+"""Pitch tracking for tutoring: aubio yinfft plus voicing, octave correction, smoothing and note segmentation."""
+
+from flutex.pitch.config import FLUTE, INSTRUMENTS, VOICE, TrackerConfig
+from flutex.pitch.notes import Note, segment_notes
+from flutex.pitch.prior import FingeringPrior
+from flutex.pitch.tracker import PitchFrames, PitchTracker, track
+
+__all__ = [
+    "FLUTE",
+    "INSTRUMENTS",
+    "VOICE",
+    "FingeringPrior",
+    "Note",
+    "PitchFrames",
+    "PitchTracker",
+    "TrackerConfig",
+    "segment_notes",
+    "track",
+]

@@ -20,16 +20,17 @@ class TrackerConfig:
     min_window_s: float  # shortest window that still holds two periods of fmin_hz
     hop_s: float
     lookahead_frames: int  # frames the smoother waits for before it decides; part of the latency
-    voicing_on: float = 0.72  # periodicity a silent frame needs to become voiced
-    voicing_off: float = 0.5  # periodicity under which a voiced frame becomes unvoiced
+    voicing_on: float = 0.6  # periodicity a silent frame needs to become voiced
+    voicing_off: float = 0.4  # periodicity under which a voiced frame becomes unvoiced
     min_level_dbfs: float = -60.0  # quieter frames are never voiced
-    max_drop_db: float = 22.0  # frames this far under the recent peak level are a release tail, not a note
+    max_drop_db: float = 18.0  # frames this far under the recent peak level are a release tail, not a note
 
     def window_samples(self, sample_rate_hz: float) -> int:
         return 1 << math.ceil(math.log2(self.min_window_s * sample_rate_hz))
 
     def hop_samples(self, sample_rate_hz: float) -> int:
-        return max(1, round(self.hop_s * sample_rate_hz))
+        """A multiple of 8 samples, so that hops fall on whole samples of the tracker's reduced-rate analysis."""
+        return 8 * max(1, round(self.hop_s * sample_rate_hz / 8))
 
     def latency_s(self, sample_rate_hz: float) -> float:
         """Algorithmic latency: the window's centre lags its newest sample by half a window, the smoother

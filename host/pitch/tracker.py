@@ -28,7 +28,17 @@ RATIO_MAX = 0.93  # c(P/2) / c(P) above this: the tone repeats at P/2, so P is a
 # while the fingering says the low octave) rules P out, so a wrong prior cannot hide the player's octave error.
 RATIO_MAX_WITH_PRIOR = 0.985
 STICK_BONUS = 0.02  # prefer the octave the previous frame was in
+# An octave leap up leaves the old note ringing (release, room): the mix repeats at the old period, with odd
+# harmonics fading. A sudden rise of c(P/2)/c(P) on the current pitch while the level rises (a new attack, not
+# vibrato) marks such a leap; for LEAP_S after it the old octave must show clear odd harmonics again before the
+# tracker goes back to it.
+LEAP_RATIO_JUMP = 0.3
+LEAP_RISE_DB = 1.0
+RATIO_MAX_AFTER_LEAP = 0.75
+LEAP_S = 0.3
+RATIO_SMOOTHING = 0.2  # per hop, for the running c(P/2)/c(P) of the current pitch and the running level
 PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
+PRE_EMPHASIS = 0.7
 PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
 _SILENT = (0.0, 0.0, 0.0)  # (time_s, f0_hz, confidence) standing in for the frames before and after a stream
 
@@ -57,9 +67,7 @@ class OctavePriorSource(Protocol):
 class PitchTracker:
     """Incremental tracker for one mono stream at a fixed sample rate."""
 
-    def __init__(
-        self, config: TrackerConfig, sample_rate_hz: int, prior: OctavePriorSource | None = None
-    ) -> None:
+    def __init__(self, config: TrackerConfig, sample_rate_hz: int, prior: OctavePriorSource | None = None) -> None:
         self.config = config
         self.sample_rate_hz = sample_rate_hz
         self.prior = prior
@@ -68,12 +76,12 @@ class PitchTracker:
         self._aubio = aubio.pitch("yinfft", self.window, self.hop, sample_rate_hz)
         self._aubio.set_unit("Hz")
         self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
-        # Periodicity is measured at a reduced rate that still holds 8 harmonics of fmax_hz: cheaper for voice.
-        # (only when hops fall on whole reduced samples)
+        # Periodicity is measured at a reduced rate that still holds 4 harmonics of fmax_hz (far more for
+        # typical notes): 2-4x cheaper. Only when hops fall on whole reduced samples.
         decimation = 1 << max(0, int(np.log2(sample_rate_hz / (8 * config.fmax_hz))))
         self._decimation = decimation if self.hop % decimation == 0 else 1
         self._max_lag = sample_rate_hz / config.fmin_hz * 1.03 / self._decimation
-        # correlate over two of the longest periods, as YIN does; longer spans cost time and add little
+        # correlate over three of the longest periods; longer spans cost time and add little
         room = self.window // self._decimation - int(np.ceil(self._max_lag)) - 2
         self._span = min(room, int(3 * self._max_lag))
         self._history = np.zeros(self.window - self.hop, dtype=np.float32)
@@ -83,6 +91,11 @@ class PitchTracker:
         self._peak_decay_db = PEAK_DECAY_DB_PER_S * self.hop / sample_rate_hz
         self._voiced = False
         self._last_f0 = 0.0
+        self._ratio_avg = 0.0
+        self._level_avg_db = -200.0
+        self._leap_from_hz = 0.0
+        self._leap_frames = 0
+        self._leap_window = round(LEAP_S * sample_rate_hz / self.hop)
         # the lookahead queue: decided frames waiting for their successor before smoothing
         self._queue: list[tuple[float, float, float]] = [_SILENT]
 
@@ -105,11 +118,20 @@ class PitchTracker:
         frames = np.lib.stride_tricks.sliding_window_view(stream, self.window)[:: self.hop][:n_hops]
         d = self._decimation
         reduced = stream.reshape(-1, d).mean(axis=1) if d > 1 else stream  # one pass, not once per frame
-        reduced_frames = np.lib.stride_tricks.sliding_window_view(reduced, self.window // d)[:: self.hop // d]
+        # Voicing looks at a pre-emphasised copy: that flattens pink (room, breath) noise, which is otherwise
+        # strongly correlated at short lags, while a periodic tone stays exactly as periodic. The octave tests
+        # keep the plain signal, whose weak fundamentals pre-emphasis would weaken further.
+        emphasised = np.concatenate([reduced[:1], reduced[1:] - PRE_EMPHASIS * reduced[:-1]])
         first = self._frames_seen
         self._frames_seen += n_hops
         times = ((np.arange(first, first + n_hops) + 1) * self.hop - self.window / 2) / self.sample_rate_hz
-        return self._decide(times, raw_hz, level_dbfs(frames), reduced_frames[:n_hops])
+        return self._decide(
+            times, raw_hz, level_dbfs(frames), self._frames(reduced, n_hops), self._frames(emphasised, n_hops)
+        )
+
+    def _frames(self, reduced: np.ndarray, n_hops: int) -> np.ndarray:
+        d = self._decimation
+        return np.lib.stride_tricks.sliding_window_view(reduced, self.window // d)[:: self.hop // d][:n_hops]
 
     def flush(self) -> PitchFrames:
         """Push half a window of silence through so the last samples' frames come out, then end the stream."""
@@ -120,7 +142,9 @@ class PitchTracker:
             return tail
         return PitchFrames.concat([tail, _as_frames([last])])
 
-    def _decide(self, times: np.ndarray, raw_hz: np.ndarray, levels: np.ndarray, frames: np.ndarray) -> PitchFrames:
+    def _decide(
+        self, times: np.ndarray, raw_hz: np.ndarray, levels: np.ndarray, frames: np.ndarray, emphasised: np.ndarray
+    ) -> PitchFrames:
         rate = self.sample_rate_hz / self._decimation
         period = np.where(raw_hz > 0, rate / np.maximum(raw_hz, 1e-9), np.nan)
         period, peak = self._refine(frames, period)
@@ -129,12 +153,22 @@ class PitchTracker:
         lags[lags > self._max_lag] = np.nan
         quarter, half, double = (periodicity(frames, lag, self._span) for lag in lags)
         corr = np.stack([quarter, half, peak, double])
+        # periodic at the true period means periodic at twice aubio's period whichever octave is chosen
+        voicing = np.fmax(periodicity(emphasised, period, self._span), periodicity(emphasised, lags[2], self._span))
         expected = self.prior.expected_hz(times) if self.prior is not None else np.zeros(len(times))
         out: list[tuple[float, float, float]] = []
         # plain Python floats from here on: this loop runs once per hop and numpy scalars are slow
-        columns = zip(times.tolist(), raw_hz.tolist(), corr.T.tolist(), expected.tolist(), levels.tolist(), strict=True)
-        for time_s, f_raw, frame_corr, expected_hz, level_db in columns:
-            f0, conf = self._choose(f_raw, frame_corr, expected_hz)
+        columns = zip(
+            times.tolist(),
+            raw_hz.tolist(),
+            corr.T.tolist(),
+            expected.tolist(),
+            levels.tolist(),
+            voicing.tolist(),
+            strict=True,
+        )
+        for time_s, f_raw, frame_corr, expected_hz, level_db, conf in columns:
+            f0 = self._choose(f_raw, frame_corr, expected_hz, level_db)
             f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
             self._queue.append((time_s, f0, conf))
             if len(self._queue) == 3:
@@ -154,27 +188,40 @@ class PitchTracker:
         peak = centre - 0.25 * (before - after) * shift
         return period + shift * step, np.where(ok, peak, centre)
 
-    def _choose(self, raw_hz: float, corr: list[float], expected_hz: float) -> tuple[float, float]:
-        """Pick the octave of aubio's estimate; returns (f0_hz, periodicity), f0 0 when nothing fits."""
-        best_score, best = -math.inf, (0.0, 0.0)
-        fallback_ratio, fallback = math.inf, (0.0, 0.0)
+    def _choose(self, raw_hz: float, corr: list[float], expected_hz: float, level_db: float) -> float:
+        """Pick the octave of aubio's estimate; 0 when no octave of it is in range and periodic."""
+        candidates = []
         for k, factor in ((1, 2.0), (2, 1.0), (3, 0.5)):  # corr rows: P/4, P/2, P, 2P
-            f0 = raw_hz * factor
-            c, half = corr[k], corr[k - 1]
-            if not (self.config.fmin_hz <= f0 <= self.config.fmax_hz) or not c > 0:  # c may be NaN
+            f0, c, half = raw_hz * factor, corr[k], corr[k - 1]
+            if self.config.fmin_hz <= f0 <= self.config.fmax_hz and c > 0:  # (c may be NaN)
+                candidates.append((f0, c, half / c if math.isfinite(half) else 0.0))
+        if self._leap_frames:
+            self._leap_frames -= 1
+        rising = level_db - self._level_avg_db > LEAP_RISE_DB
+        self._level_avg_db += RATIO_SMOOTHING * (level_db - self._level_avg_db)
+        for f0, _, ratio in candidates:
+            if rising and _same_octave(f0, self._last_f0) and ratio - self._ratio_avg > LEAP_RATIO_JUMP:
+                self._leap_from_hz, self._leap_frames = f0, self._leap_window
+        best_score, best = -math.inf, (0.0, 0.0, 0.0)
+        for f0, c, ratio in candidates:
+            expected = _same_octave(f0, expected_hz)
+            if self._leap_frames and _same_octave(f0, self._leap_from_hz):
+                limit = RATIO_MAX_AFTER_LEAP
+            else:
+                limit = RATIO_MAX_WITH_PRIOR if expected else RATIO_MAX
+            if ratio > limit:
                 continue
-            ratio = half / c if math.isfinite(half) else 0.0
-            if ratio < fallback_ratio:
-                fallback_ratio, fallback = ratio, (f0, c)
-            expected = expected_hz > 0 and abs(math.log2(f0 / expected_hz)) < 0.5
-            if ratio > (RATIO_MAX_WITH_PRIOR if expected else RATIO_MAX):
-                continue
-            score = c + (PRIOR_BONUS if expected else 0.0)
-            if self._last_f0 > 0 and abs(math.log2(f0 / self._last_f0)) < 0.5:
-                score += STICK_BONUS
+            score = c + (PRIOR_BONUS if expected else 0.0) + (STICK_BONUS if _same_octave(f0, self._last_f0) else 0.0)
             if score > best_score:
-                best_score, best = score, (f0, c)
-        return best if best_score > -math.inf else fallback
+                best_score, best = score, (f0, c, ratio)
+        if best_score == -math.inf and candidates:  # every period repeats at its half: take the shortest
+            best = min(candidates, key=lambda candidate: candidate[2])
+        f0, _, ratio = best
+        if _same_octave(f0, self._last_f0):
+            self._ratio_avg += RATIO_SMOOTHING * (ratio - self._ratio_avg)
+        else:
+            self._ratio_avg = ratio
+        return f0
 
     def _voicing(self, conf: float, level_db: float, f0: float) -> bool:
         """Hysteresis on periodicity, gated by absolute level and by the drop from the recent peak."""
@@ -197,6 +244,11 @@ class PitchTracker:
         if f_prev > 0 and f_next > 0:
             f = sorted((f_prev, f, f_next))[1]
         return t, f, conf
+
+
+def _same_octave(f0_hz: float, reference_hz: float) -> bool:
+    """Within half an octave of `reference_hz` (False when either is 0, i.e. unknown)."""
+    return f0_hz > 0 and reference_hz > 0 and abs(math.log2(f0_hz / reference_hz)) < 0.5
 
 
 def _as_frames(rows: list[tuple[float, float, float]]) -> PitchFrames:

@@ -1,0 +1,118 @@
+"""The tracker on synthesized tones: accuracy over both ranges, octave traps, vibrato, noise, timing, streaming."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flutex.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, add_noise, harmonic_tone, midi_to_hz
+from flutex.pitch import FLUTE, VOICE, PitchTracker, track
+
+SR = 44100
+
+
+def cents_off(frames, reference_hz: float, start_s: float = 0.1, end_s: float | None = None) -> np.ndarray:
+    """Cents from `reference_hz` of the frames between start_s and end_s (inf where unvoiced)."""
+    end_s = frames.time_s[-1] - 0.1 if end_s is None else end_s
+    inside = (frames.time_s >= start_s) & (frames.time_s <= end_s)
+    f0 = frames.f0_hz[inside].astype(np.float64)
+    out = np.full(len(f0), np.inf)
+    out[f0 > 0] = 1200 * np.log2(f0[f0 > 0] / reference_hz)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("config", "midi"),
+    [(FLUTE, m) for m in (60, 67, 74, 81, 88, 96)] + [(VOICE, m) for m in (40, 47, 55, 62, 69, 76, 84)],
+)
+def test_steady_tones_across_the_range_read_within_a_few_cents(config, midi):
+    frames = track(harmonic_tone(midi_to_hz(midi), 0.6), SR, config)
+    cents = cents_off(frames, midi_to_hz(midi))
+    assert np.all(np.abs(cents) < 3), cents
+
+
+@pytest.mark.parametrize("midi", [60, 64, 69, 72, 79, 86])
+def test_weak_fundamental_does_not_read_an_octave_up(midi):
+    frames = track(harmonic_tone(midi_to_hz(midi), 0.6, harmonics=WEAK_FUNDAMENTAL), SR, FLUTE)
+    assert np.mean(np.abs(cents_off(frames, midi_to_hz(midi))) < 50) > 0.98
+
+
+def test_vibrato_is_followed_not_flattened():
+    f0, depth, rate = midi_to_hz(74), 40.0, 5.5
+    frames = track(harmonic_tone(f0, 1.0, vibrato_cents=depth, vibrato_hz=rate), SR, FLUTE)
+    inside = (frames.time_s > 0.1) & (frames.time_s < 0.9)
+    expected = depth * np.sin(2 * np.pi * rate * frames.time_s[inside])
+    measured = 1200 * np.log2(frames.f0_hz[inside] / f0)
+    assert np.max(np.abs(measured - expected)) < 10  # a 23 ms window smears 40 cents of vibrato only a little
+    assert np.ptp(measured) > 60
+
+
+@pytest.mark.parametrize(("config", "midi"), [(FLUTE, 72), (VOICE, 50)])
+def test_noisy_tone_still_reads_right(config, midi):
+    noisy = add_noise(harmonic_tone(midi_to_hz(midi), 0.8), snr_db=10, seed=midi)
+    assert np.mean(np.abs(cents_off(track(noisy, SR, config), midi_to_hz(midi))) < 50) > 0.97
+
+
+@pytest.mark.parametrize("config", [FLUTE, VOICE])
+def test_noise_and_silence_are_unvoiced(config):
+    rng = np.random.default_rng(3)
+    signal = np.concatenate([np.zeros(SR // 2), 0.05 * rng.standard_normal(SR)]).astype(np.float32)
+    assert np.all(track(signal, SR, config).f0_hz == 0)
+
+
+def test_release_tail_far_below_the_note_is_unvoiced():
+    tone = harmonic_tone(midi_to_hz(76), 0.5)
+    tail = harmonic_tone(midi_to_hz(76), 0.5) * np.float32(10 ** (-30 / 20))  # 30 dB down: a fading echo
+    frames = track(np.concatenate([tone, tail]), SR, FLUTE)
+    late = frames.time_s > 0.6
+    assert np.all(frames.f0_hz[late] == 0)
+    assert np.all(frames.f0_hz[(frames.time_s > 0.05) & (frames.time_s < 0.45)] > 0)
+
+
+def test_time_is_the_centre_of_the_analysis_window():
+    onset_s = 0.5
+    signal = np.concatenate([np.zeros(int(onset_s * SR), np.float32), harmonic_tone(midi_to_hz(72), 0.5, fade_s=0)])
+    frames = track(signal, SR, FLUTE)
+    first_voiced = frames.time_s[np.argmax(frames.f0_hz > 0)]
+    # voiced once the tone fills a good part of the window, i.e. within half a window of the onset
+    assert onset_s - 0.012 <= first_voiced <= onset_s + 0.012
+    assert np.allclose(np.diff(frames.time_s), FLUTE.hop_samples(SR) / SR)
+
+
+def test_octave_leap_up_over_a_ringing_low_note_reads_the_new_note_quickly():
+    low, high = midi_to_hz(72), midi_to_hz(84)
+    first = harmonic_tone(low, 0.5, fade_s=0)
+    ringing = harmonic_tone(low, 0.5, fade_s=0) * np.exp(-np.arange(SR // 2) / (0.15 * SR)).astype(np.float32) * 0.3
+    second = harmonic_tone(high, 0.5) + ringing
+    frames = track(np.concatenate([first, second]), SR, FLUTE)
+    cents = cents_off(frames, high, start_s=0.56, end_s=0.95)
+    assert np.mean(np.abs(cents) < 50) > 0.95
+
+
+@pytest.mark.parametrize(("config", "limit_s"), [(FLUTE, 0.025), (VOICE, 0.040)])
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_algorithmic_latency_is_within_target(config, limit_s, rate):
+    assert config.latency_s(rate) <= limit_s
+
+
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=40))
+def test_streaming_in_any_block_sizes_matches_one_pass(block_sizes):
+    signal = harmonic_tone(midi_to_hz(77), 0.4, vibrato_cents=20)
+    reference = track(signal, SR, FLUTE, block=len(signal))
+    tracker = PitchTracker(FLUTE, SR)
+    parts, start = [], 0
+    for size in block_sizes * (len(signal) // sum(block_sizes) + 1):
+        if start >= len(signal):
+            break
+        parts.append(tracker.process(signal[start : start + size]))
+        start += size
+    parts.append(tracker.flush())
+    time_s = np.concatenate([p.time_s for p in parts])
+    f0 = np.concatenate([p.f0_hz for p in parts])
+    keep = (time_s >= 0) & (time_s <= len(signal) / SR)
+    assert np.array_equal(time_s[keep], reference.time_s)
+    assert np.allclose(f0[keep], reference.f0_hz, rtol=1e-5)
+
+
+def test_flute_like_default_harmonics_are_not_degenerate():
+    assert FLUTE_LIKE[0] == max(FLUTE_LIKE)  # the default tone has its fundamental strongest
