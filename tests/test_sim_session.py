@@ -92,4 +92,3 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     await asyncio.sleep(0.5)
     parked = [c.value for c in board.output_log if c.gpio == FIRST_SERVO_GPIO][-1]
     assert abs(_angle_deg(parked) - SERVOS["fingers"][0]["neutral_deg"]) < 0.5, "servos park at neutral"
-

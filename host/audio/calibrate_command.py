@@ -10,7 +10,7 @@ import numpy as np
 
 from flutex.audio.latency import LatencyResult, measure, tap_delays
 from flutex.audio.latency_store import ENV_VAR, LatencyStore
-from flutex.audio.sources import import_sounddevice
+from flutex.audio.sources import STREAM_LATENCY, import_sounddevice
 from flutex.errors import FlutexError
 
 EPILOG = f"""\
@@ -19,7 +19,7 @@ methods:
           no headphones); the delay is found by matched filtering. Most precise.
   tap     wear headphones and tap the microphone on each click you hear; for when the microphone
           cannot hear the speaker. Includes your own timing error (10-30 ms).
-Runs are repeated and must agree within 2 ms, or nothing is stored.
+Runs are repeated and a majority must agree within 2 ms, or nothing is stored; disagreeing runs are reported.
 The result is stored per device in ~/.config/flutex/latency.json (override with ${ENV_VAR} or --store).
 
 examples:
@@ -44,8 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     latency.add_argument("--device", help="audio device name or index (default: the system default)")
-    latency.add_argument("--method", choices=("clicks", "tap"), default="clicks", help="default clicks")
-    latency.add_argument("--runs", type=int, default=3, help="repeated runs that must agree (default 3)")
+    latency.add_argument(
+        "--method",
+        choices=("clicks", "tap"),
+        default="clicks",
+        help="clicks (speaker to microphone, default) or tap (tap along; see below)",
+    )
+    latency.add_argument("--runs", type=int, default=5, help="repeated runs, a majority must agree (default 5)")
     latency.add_argument("--rate", type=int, default=44100, help="sample rate, Hz (default 44100)")
     latency.add_argument("--store", type=Path, help=f"latency store file (default: ${ENV_VAR} or ~/.config/...)")
     latency.add_argument("--show", action="store_true", help="print the stored calibrations and exit")
@@ -65,14 +70,17 @@ def run(args: argparse.Namespace) -> int:
     device = int(args.device) if args.device and args.device.isdigit() else args.device
     try:
         info = sounddevice.query_devices(device, kind="input")
-        output_latency_s = float(sounddevice.query_devices(device, kind="output")["default_low_output_latency"])
+        output = sounddevice.query_devices(device, kind="output")
+        reported_in = float(info[f"default_{STREAM_LATENCY}_input_latency"])
+        reported_out = float(output[f"default_{STREAM_LATENCY}_output_latency"])
+        input_share = reported_in / (reported_in + reported_out) if reported_in + reported_out > 0 else 0.5
     except (ValueError, sounddevice.PortAudioError) as error:
         raise FlutexError(f"no usable audio device ({error}); list them with `python -m sounddevice`") from None
     result = measure(
         lambda signal: _playrec(sounddevice, signal, device, args.rate),
         args.rate,
         args.runs,
-        output_latency_s,
+        input_share,
         detect=tap_delays if args.method == "tap" else None,
     )
     store.save(str(info["name"]), result, args.method)
@@ -82,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _playrec(sounddevice: ModuleType, signal: np.ndarray, device: int | str | None, rate: int) -> np.ndarray:
     """Play `signal` and record the input over the same stretch of time, sample-aligned by PortAudio."""
-    recorded = sounddevice.playrec(signal, samplerate=rate, channels=1, device=device, blocking=True)
+    recorded = sounddevice.playrec(  # with the live loop's latency setting: calibrate what it will use
+        signal, samplerate=rate, channels=1, device=device, blocking=True, latency=STREAM_LATENCY
+    )
     return np.asarray(recorded, dtype=np.float32)[:, 0]
 
 
@@ -92,4 +102,10 @@ def _report(device: str, result: LatencyResult, path: Path) -> None:
         f"{device}: input latency {result.input_latency_s * 1000:.1f} ms "
         f"(round trip {result.roundtrip_s * 1000:.1f} ms over runs {runs}; spread {result.spread_s * 1000:.1f} ms)"
     )
+    if result.outliers:
+        print(
+            f"warning: {result.outliers} of {len(result.runs_s)} runs disagreed with the rest: this audio stack "
+            "changes its delay when a stream opens, so a session may be off by that much; a dedicated audio "
+            "interface or a larger --runs helps"
+        )
     print(f"stored in {path}")

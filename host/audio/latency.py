@@ -5,9 +5,10 @@ a function that plays a signal and returns what the input recorded from the same
 that is `sounddevice.playrec` (see `flutex.audio.calibrate_command`); the tests use a software loopback with a
 known delay, because the development machines have no sound card.
 
-A round trip is output latency + acoustic path + input latency. Assessment needs the input share (how late a
-played note shows up in the input stream), so `measure` subtracts the output latency PortAudio reports; the
-remaining error is PortAudio's estimate, a few milliseconds on typical hardware.
+A round trip is output latency + acoustic path + input latency. Assessment needs the input part (how late a
+played note shows up in the input stream), which no loopback can separate from the output part; `measure` splits
+the measured round trip in the proportion of the input and output latencies the audio system reports
+(`input_share`). The round trip itself is measured; the split is the audio system's estimate.
 """
 
 from __future__ import annotations
@@ -81,44 +82,53 @@ class LatencyResult:
     """What a calibration found: per-run round trips, and the input latency assessment should subtract."""
 
     runs_s: tuple[float, ...]  # median round-trip delay of each run
-    spread_s: float  # largest difference between runs
-    output_latency_s: float  # as reported by the audio system, subtracted from the round trip
+    roundtrip_s: float  # median of the runs that agree
+    spread_s: float  # largest difference between the runs that agree
+    outliers: int  # runs that did not agree with the majority (the audio stack changed its buffering)
+    input_share: float  # part of the round trip attributed to the input (from the audio system's estimates)
     input_latency_s: float
-
-    @property
-    def roundtrip_s(self) -> float:
-        return float(np.median(self.runs_s))
 
 
 def measure(
     roundtrip: RoundTrip,
     sample_rate_hz: int,
-    runs: int = 3,
-    output_latency_s: float = 0.0,
+    runs: int = 5,
+    input_share: float = 0.5,
     agree_ms: float = AGREE_MS,
     detect: Detector | None = None,
 ) -> LatencyResult:
-    """Run the calibration `runs` times; FlutexError unless the runs agree within `agree_ms`.
+    """Run the calibration `runs` times; a strict majority of runs must agree within `agree_ms`.
 
-    `detect` finds the delays in each recording: `estimate_click_delays` (default) or `tap_delays`.
+    Each run opens a new stream. Some audio stacks (PulseAudio through ALSA, measured here) start a stream with
+    one buffer period more or less of delay now and then; such a run is an outlier, counted in the result so the
+    user hears about it, and a calibration without a clear majority is refused. `detect` finds the delays in each
+    recording: `estimate_click_delays` (default) or `tap_delays`.
     """
-    detect = detect or estimate_click_delays
     if runs < 2:
         raise FlutexError("use at least 2 runs, so that they can be checked against each other")
+    detect = detect or estimate_click_delays
     results = []
     for run in range(runs):
         signal, onsets_s = click_track(sample_rate_hz, seed=run)
         per_click = detect(roundtrip(signal), onsets_s, sample_rate_hz)
         results.append(float(np.median(per_click)))
-    spread_s = max(results) - min(results)
-    if spread_s * 1000 > agree_ms:
+    agree_s = agree_ms / 1000
+    majority = max(([r for r in results if abs(r - centre) <= agree_s / 2] for centre in results), key=len)
+    if len(majority) * 2 <= runs:
         runs_ms = ", ".join(f"{r * 1000:.1f}" for r in results)
         raise FlutexError(
-            f"runs disagree ({runs_ms} ms, more than {agree_ms:g} ms apart); close other audio programs, "
+            f"runs disagree ({runs_ms} ms; no majority within {agree_ms:g} ms); close other audio programs, "
             "use a wired headset or a larger block size, and run the calibration again"
         )
-    roundtrip_s = float(np.median(results))
-    return LatencyResult(tuple(results), spread_s, output_latency_s, max(0.0, roundtrip_s - output_latency_s))
+    roundtrip_s = float(np.median(majority))
+    return LatencyResult(
+        tuple(results),
+        roundtrip_s,
+        max(majority) - min(majority),
+        runs - len(majority),
+        input_share,
+        roundtrip_s * input_share,
+    )
 
 
 def tap_delays(recorded: np.ndarray, beat_onsets_s: np.ndarray, sample_rate_hz: int) -> np.ndarray:

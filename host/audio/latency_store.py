@@ -48,8 +48,9 @@ class LatencyStore:
         data[device] = {
             "input_latency_s": round(result.input_latency_s, 6),
             "roundtrip_s": round(result.roundtrip_s, 6),
-            "output_latency_s": round(result.output_latency_s, 6),
+            "input_share": round(result.input_share, 4),
             "runs_s": [round(r, 6) for r in result.runs_s],
+            "outliers": result.outliers,
             "method": method,
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

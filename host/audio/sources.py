@@ -20,6 +20,10 @@ import soundfile
 from flutex.errors import FlutexError, UsageError
 
 DEFAULT_BLOCK = 256
+# PortAudio's latency setting for live streams, shared with latency calibration so that the calibrated delay is
+# the live loop's. "high" (PortAudio's default): through PulseAudio, "low" underran constantly and its delay
+# jumped between runs, while "high" came back the same within 0.1 ms on most stream openings.
+STREAM_LATENCY = "high"
 
 
 class BlockSource(Protocol):
@@ -128,7 +132,7 @@ class MicrophoneStream:
                 device=self.device,
                 channels=1,
                 dtype="float32",
-                latency="low",
+                latency=STREAM_LATENCY,
                 callback=self.callback,
             )
             self._stream.start()

@@ -17,7 +17,7 @@ from flutex.profile import InstrumentProfile
 
 EPILOG = """\
 output (default): one row per hop, header time_s,f0_hz,confidence; time_s is the centre of the analysis
-window, f0_hz is 0 where the frame is unvoiced, confidence is the periodicity of the chosen period (0..1).
+window, f0_hz is 0 where the frame is unvoiced, confidence is the periodicity behind the voicing decision (0..1).
 output (--notes): header onset_s,offset_s,midi,note,cents,stability_cents; cents is the median deviation
 from equal temperament (A4 = 440 Hz), stability_cents the interquartile spread inside the note.
 

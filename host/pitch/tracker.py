@@ -4,8 +4,10 @@ Per frame: aubio `yinfft` gives a raw f0. Its octave neighbours (f0/2, f0, 2 f0)
 by its periodicity (see `periodicity`). A candidate period P is only acceptable when the frame is clearly *less*
 periodic at P/2 than at P (otherwise the tone's true period is P/2 and P would be an octave too low). Among the
 acceptable candidates the most periodic one wins, with small bonuses for staying on the previous frame's pitch
-and for agreeing with the optional octave prior (the flute's fingering). Voicing is a hysteresis on periodicity
-gated by level; a 3-frame median with one frame of lookahead removes single-frame glitches.
+and for agreeing with the optional octave prior (the flute's fingering); after an octave leap up, the old octave
+must prove itself again (see LEAP_*). Voicing is a hysteresis on the periodicity of a pre-emphasised copy, gated
+by level; a 3-frame median with one frame of lookahead removes single-frame glitches. docs/pitch.md has the why
+and the measurements.
 
 Feed blocks of any size with `process`; it returns the frames it could finalise (one hop behind, for the
 lookahead). `flush` finishes the stream. `track` runs a whole signal.
@@ -38,7 +40,7 @@ RATIO_MAX_AFTER_LEAP = 0.75
 LEAP_S = 0.3
 RATIO_SMOOTHING = 0.2  # per hop, for the running c(P/2)/c(P) of the current pitch and the running level
 PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
-PRE_EMPHASIS = 0.7
+PRE_EMPHASIS = 0.7  # x[n] - 0.7 x[n-1] before the voicing periodicity: whitens pink noise, keeps white noise fair
 PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
 _SILENT = (0.0, 0.0, 0.0)  # (time_s, f0_hz, confidence) standing in for the frames before and after a stream
 
@@ -48,7 +50,7 @@ class PitchFrames(NamedTuple):
 
     time_s: np.ndarray  # centre of the analysis window, seconds from the first sample fed
     f0_hz: np.ndarray
-    confidence: np.ndarray  # periodicity of the chosen period, 0..1
+    confidence: np.ndarray  # periodicity behind the voicing decision, 0..1
 
     @staticmethod
     def concat(parts: Iterable[PitchFrames]) -> PitchFrames:
@@ -134,7 +136,8 @@ class PitchTracker:
         return np.lib.stride_tricks.sliding_window_view(reduced, self.window // d)[:: self.hop // d][:n_hops]
 
     def flush(self) -> PitchFrames:
-        """Push half a window of silence through so the last samples' frames come out, then end the stream."""
+        """Push half a window of silence through so the last samples' frames come out; the stream ends here
+        (use a new tracker for the next one)."""
         tail = self.process(np.zeros(self.window // 2 + self.hop, dtype=np.float32))
         last = self._smooth([*self._queue, _SILENT]) if len(self._queue) == 2 else None
         self._queue = [_SILENT]
@@ -155,6 +158,7 @@ class PitchTracker:
         corr = np.stack([quarter, half, peak, double])
         # periodic at the true period means periodic at twice aubio's period whichever octave is chosen
         voicing = np.fmax(periodicity(emphasised, period, self._span), periodicity(emphasised, lags[2], self._span))
+        voicing = np.clip(np.nan_to_num(voicing), 0.0, 1.0)
         expected = self.prior.expected_hz(times) if self.prior is not None else np.zeros(len(times))
         out: list[tuple[float, float, float]] = []
         # plain Python floats from here on: this loop runs once per hop and numpy scalars are slow
