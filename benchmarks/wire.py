@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 
-from flutex.sim.board import FIRMWARE_DIR, run_micropython
+from flutex.firmware import FIRMWARE_DIR
+from flutex.sim.board import run_micropython
 
 # The same measurement runs in both interpreters; MicroPython's ticks are coarse here, so many frames per timing.
 MEASURE = """

@@ -15,17 +15,17 @@ FIRMWARE_VERSION = "0.1.0"
 
 
 class Firmware:
-    def __init__(self, pinmap):
+    def __init__(self, pinmap, profile):
         self.pinmap = pinmap
-        self.board = board.Board(pinmap)
+        self.board = board.Board(pinmap, profile)
         self.flute = sensors.Flute(self.board)
         self.belt = sensors.Belt(self.board)
         cfg = pinmap["servos"]
         servos = [
             FingerServo(pwm, finger, cfg["min_pulse_us"], cfg["max_pulse_us"])
-            for pwm, finger in zip(self.board.servo_pwms, cfg["fingers"])
+            for pwm, finger in zip(self.board.servo_pwms, self.board.servo_fingers)
         ]
-        self.envelope = safety.Envelope(self.board, servos, self._on_watchdog_release)
+        self.envelope = safety.Envelope(self.board, servos, self._on_alert)
         self.link = Link(self.board.link)
         self._handlers = {
             wire.HELLO: self._hello,
@@ -33,6 +33,9 @@ class Firmware:
             wire.ARM: self._arm,
             wire.SERVO: self._servo,
             wire.CLUTCH: self._clutch,
+            wire.ESTOP: self._estop,
+            wire.GUIDE: self._guide,
+            wire.TARE: self._tare,
         }
 
     # --- commands -------------------------------------------------------------------------------------------
@@ -57,13 +60,13 @@ class Firmware:
                 wire.VERSION,
                 rates["flute"],
                 rates["belt"],
-                len(self.pinmap["touch"]["pads"]),
-                len(self.pinmap["servos"]["fingers"]),
+                len(self.board.touch_pads),
+                len(self.board.servo_pwms),
                 len(self.pinmap["pressure"]["belt"]),
                 self.pinmap["watchdog_ms"],
             ),
             "board=%s;profile=%s;firmware=%s;runtime=%s"
-            % (self.pinmap["board"], self.pinmap["profile"], FIRMWARE_VERSION, port.RUNTIME),
+            % (self.pinmap["board"], self.board.profile["name"], FIRMWARE_VERSION, port.RUNTIME),
         )
         if fields[0] != wire.VERSION:
             reason = "host speaks protocol v%d, board v%d" % (fields[0], wire.VERSION)
@@ -73,8 +76,20 @@ class Firmware:
         self.envelope.heartbeat()
 
     def _arm(self, seq, fields):
-        self._answer(wire.ARM, seq, (self.envelope.arm(fields[0] != 0), None))
+        self._answer(wire.ARM, seq, self.envelope.arm(fields[0] != 0))
         self.send_status()
+
+    def _estop(self, seq, fields):
+        self._answer(wire.ESTOP, seq, self.envelope.emergency_stop(fields[0] != 0))
+        self.send_status()
+
+    def _guide(self, seq, fields):
+        duration_ms, force_permille, _count, targets = fields
+        self._answer(wire.GUIDE, seq, self.envelope.guide(targets, duration_ms, force_permille))
+
+    def _tare(self, seq, fields):
+        sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
+        self.link.ack(wire.TARE, seq, port.ticks_us())
 
     def _servo(self, seq, fields):
         self._answer(wire.SERVO, seq, self.envelope.set_targets(fields[1]))
@@ -89,9 +104,9 @@ class Firmware:
         else:
             self.link.refuse(msg_type, seq, refusal[0], refusal[1])
 
-    def _on_watchdog_release(self, released_us):
-        reason = "no heartbeat for %d ms: clutch released, servos parked; ARM again" % self.pinmap["watchdog_ms"]
-        self.link.refuse(0, 0, wire.E_WATCHDOG, reason)
+    def _on_alert(self, code, reason):
+        """The envelope acted on its own (watchdog, e-stop button, engage time): tell the host at once."""
+        self.link.refuse(0, 0, code, reason)
         self.send_status()
 
     # --- streams ----------------------------------------------------------------------------------------------
@@ -124,6 +139,7 @@ class Firmware:
 
     async def main(self):
         sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
+        port.start_watchdog(self.pinmap["safety"]["hardware_watchdog_ms"])
         rates = self.pinmap["rates_hz"]
         asyncio.create_task(self.envelope.run_servos())
         asyncio.create_task(self.envelope.run_watchdog())
@@ -138,4 +154,4 @@ def _name(msg_type):
 
 
 async def main():
-    await Firmware(board.load_pinmap()).main()
+    await Firmware(board.load_json(board.PINMAP_PATH), board.load_json(board.PROFILE_PATH)).main()

@@ -6,31 +6,60 @@ import machine
 import port
 
 PINMAP_PATH = "pinmap.json"
+PROFILE_PATH = "profile.json"  # the instrument profile the pin map names, copied here at deploy time
 
 
-def load_pinmap(path=PINMAP_PATH):
+def load_json(path):
     with open(path) as f:
         return json.load(f)
 
 
-class Board:
-    """Raw access to sensors and outputs; meaning (pascals, permille, safety) lives in sensors and actuators."""
+def by_name(items, key, names, what):
+    """The items whose `key` is each of `names`, in that order: the profile decides the order, the pin map where."""
+    found = {item[key]: item for item in items}
+    for name in names:
+        if name not in found:
+            raise ValueError("the profile's %s %s has no entry in the pin map" % (what, name))
+    return [found[name] for name in names]
+
+
+class EstopButton:
+    """The e-stop's sense contact (the other contact cuts the actuators' power in hardware)."""
 
     def __init__(self, pinmap):
+        estop = pinmap["estop"]
+        self._pin = machine.Pin(estop["gpio"], machine.Pin.IN, machine.Pin.PULL_UP)
+        self._pressed_level = 0 if estop["active_low"] else 1
+
+    def pressed(self):
+        return self._pin.value() == self._pressed_level
+
+
+class Board:
+    """Raw access to sensors and outputs; meaning (pascals, permille, safety) lives in sensors and actuators.
+
+    Touch pads are ordered by the profile's holes (bit i of the closed mask = hole i) and servos by its fingers;
+    pads and servos the profile does not use are left alone."""
+
+    def __init__(self, pinmap, profile):
         self.pinmap = pinmap
-        self.touch_pads = [machine.TouchPad(machine.Pin(pad["gpio"])) for pad in pinmap["touch"]["pads"]]
+        self.profile = profile
+        pads = by_name(pinmap["touch"]["pads"], "hole", profile["holes"], "hole")
+        self.touch_pads = [machine.TouchPad(machine.Pin(pad["gpio"])) for pad in pads]
         pressure = pinmap["pressure"]
         self.mouth_adc = self._adc(pressure["mouth"]["gpio"])
         self.belt_adcs = [self._adc(channel["gpio"]) for channel in pressure["belt"]]
         servos = pinmap["servos"]
+        self.servo_fingers = by_name(servos["fingers"], "finger", profile["fingers"], "finger")
         # duty 0 = no pulses: a hobby servo holds no position and the finger is free until the envelope moves it
         self.servo_pwms = [
             machine.PWM(machine.Pin(finger["gpio"]), freq=servos["pwm_hz"], duty_ns=0)
-            for finger in servos["fingers"]
+            for finger in self.servo_fingers
         ]
         clutch = pinmap["clutch"]
         self._clutch_on_level = 1 if clutch["active_high"] else 0
         self.clutch_pin = machine.Pin(clutch["gpio"], machine.Pin.OUT, value=1 - self._clutch_on_level)
+        self.estop = EstopButton(pinmap)
         self.link = port.HostLink()
 
     @staticmethod

@@ -1,6 +1,12 @@
-"""Boot entry on a real board: MicroPython runs main.py after boot.py."""
+"""Boot entry on a real board: MicroPython runs main.py after boot.py.
+
+Hold the e-stop pressed while the board starts to stay at the REPL instead (for `flutex flash`): once the firmware
+runs it turns Ctrl-C off, so mpremote could not interrupt it.
+"""
 
 import app
+import board
 import port
 
-port.run(app.main)
+if not board.EstopButton(board.load_json(board.PINMAP_PATH)).pressed():
+    port.run(app.main)

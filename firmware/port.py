@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 
+import machine
 import micropython
 
 RUNTIME = "micropython-esp32"
@@ -32,6 +33,21 @@ class HostLink:
     def write(self, data):
         """Send bytes to the host; returns False if they could not be sent."""
         return self._out.write(data) == len(data)
+
+
+_hardware_watchdog = None
+
+
+def start_watchdog(timeout_ms):
+    """Arm the chip's watchdog: if the firmware stops feeding it, the chip resets and every output (the clutch
+    among them) returns to its safe power-on level."""
+    global _hardware_watchdog
+    _hardware_watchdog = machine.WDT(timeout=timeout_ms)
+
+
+def feed_watchdog():
+    if _hardware_watchdog is not None:
+        _hardware_watchdog.feed()
 
 
 def run(main):

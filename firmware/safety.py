@@ -1,8 +1,13 @@
 """The safety envelope: the one path from any command to a servo or the clutch.
 
-Rules it enforces, whoever asks: nothing moves while disarmed; targets outside the travel are refused; every servo
-moves at most `max_permille_per_s`; without a heartbeat the clutch is released and the servos parked, at the
-latest `watchdog_ms` after the last heartbeat; after that the host must arm again.
+Rules it enforces, whoever asks (host, agent, lesson file):
+- nothing moves while disarmed, and arming is refused during an emergency stop;
+- targets outside the travel (-1000 lifted .. max_press_permille) are refused, never clamped silently;
+- every servo moves at most `max_permille_per_s`;
+- without a heartbeat the clutch is released and the servos parked, at the latest `watchdog_ms` after the last
+  heartbeat; after that the host must arm again;
+- the e-stop (button or ESTOP command) releases everything at once and blocks arming until it clears;
+- the clutch is never held engaged longer than `max_engage_ms` at a stretch; a GUIDE lasts at most `max_guide_ms`.
 """
 
 import asyncio
@@ -11,27 +16,36 @@ import time
 import port
 import wire
 
-TRAVEL = 1000  # permille, both directions from neutral
+LIFTED = -1000  # permille
 WATCHDOG_MARGIN_US = 3000  # fire this early so scheduling jitter never takes the release past watchdog_ms
 
 
 class Envelope:
-    def __init__(self, board, servos, on_release):
+    def __init__(self, board, servos, on_alert):
         cfg = board.pinmap
+        limits = cfg["safety"]
         self._board = board
         self._servos = servos
-        self._on_release = on_release  # called with (t_us) after a watchdog release, to tell the host
+        self._on_alert = on_alert  # called with (code, reason) when the envelope acts on its own
         self._max_rate = cfg["servos"]["max_permille_per_s"]
         self._servo_period_ms = 1000 // cfg["rates_hz"]["servo"]
         self._timeout_us = cfg["watchdog_ms"] * 1000 - WATCHDOG_MARGIN_US
+        self._max_press = limits["max_press_permille"]
+        self._max_engage_us = limits["max_engage_ms"] * 1000
+        self.max_guide_ms = limits["max_guide_ms"]
         count = len(servos)
         self.targets = [0] * count
         self.positions = [0] * count
         self.armed = False
         self.clutch_engaged = False
         self.watchdog_tripped = False
-        self._last_heartbeat_us = port.ticks_us()
-        self._last_step_us = self._last_heartbeat_us
+        self.host_stop = False
+        self.button_stop = False
+        self._guide_end_us = None
+        now = port.ticks_us()
+        self._engaged_since_us = now
+        self._last_heartbeat_us = now
+        self._last_step_us = now
         self._heartbeat_event = asyncio.Event()
 
     def flags(self):
@@ -39,40 +53,78 @@ class Envelope:
             (wire.FLAG_ARMED if self.armed else 0)
             | (wire.FLAG_CLUTCH if self.clutch_engaged else 0)
             | (wire.FLAG_WATCHDOG if self.watchdog_tripped else 0)
+            | (wire.FLAG_ESTOP if self.stopped() else 0)
+            | (wire.FLAG_GUIDING if self._guide_end_us is not None else 0)
         )
+
+    def stopped(self):
+        return self.host_stop or self.button_stop
 
     def heartbeat(self):
         self._last_heartbeat_us = port.ticks_us()
         self._heartbeat_event.set()
 
+    # --- commands: each returns (t_us applied, None) or (None, (code, reason)) ---------------------------------
+
     def arm(self, armed):
-        """Arming clears a watchdog trip; disarming releases everything. Returns the time it took effect."""
-        if armed:
-            self.heartbeat()
-            self.armed = True
-            self.watchdog_tripped = False
-            return port.ticks_us()
-        return self._release()
+        """Arming clears a watchdog trip; disarming releases everything."""
+        if not armed:
+            return self._release(), None
+        if self.stopped():
+            return None, (wire.E_ESTOP, "emergency stop active: release the button or send ESTOP 0, then ARM")
+        self.heartbeat()
+        self.armed = True
+        self.watchdog_tripped = False
+        return port.ticks_us(), None
+
+    def emergency_stop(self, active):
+        """The host's stop: latched until the host clears it."""
+        self.host_stop = active
+        return (self._release() if active else port.ticks_us()), None
 
     def set_targets(self, targets):
-        """(t_us applied, None) or (None, (code, reason)) for a refusal."""
-        if not self.armed:
-            return None, (wire.E_NOT_ARMED, "not armed: send ARM first")
-        if len(targets) != len(self.targets):
-            return None, (wire.E_BAD_MESSAGE, "expected %d servo targets, got %d" % (len(self.targets), len(targets)))
-        for index, target in enumerate(targets):
-            if target < -TRAVEL or target > TRAVEL:
-                return None, (wire.E_LIMIT, "servo %d target %d outside -1000..1000" % (index, target))
+        refusal = self._check_targets(targets)
+        if refusal is not None:
+            return None, refusal
+        self._guide_end_us = None
         for index, target in enumerate(targets):
             self.targets[index] = target
         return self.step(), None
 
     def set_clutch(self, engaged):
         if engaged and not self.armed:
-            return None, (wire.E_NOT_ARMED, "not armed: send ARM first")
-        self.clutch_engaged = engaged
-        self._board.write_clutch(engaged)
-        return port.ticks_us(), None
+            return None, _not_armed()
+        self._guide_end_us = None
+        return self._write_clutch(engaged), None
+
+    def guide(self, targets, duration_ms, force_permille):
+        """Press a fingering with the clutch engaged for a bounded time, at a graded force (press scaled)."""
+        if duration_ms > self.max_guide_ms:
+            return None, (wire.E_LIMIT, "guide of %d ms longer than %d ms" % (duration_ms, self.max_guide_ms))
+        if force_permille > 1000:
+            return None, (wire.E_LIMIT, "force %d outside 0..1000" % force_permille)
+        pressed = [target * force_permille // 1000 if target > 0 else target for target in targets]
+        refusal = self._check_targets(pressed)
+        if refusal is not None:
+            return None, refusal
+        for index, target in enumerate(pressed):
+            self.targets[index] = target
+        self.step()
+        applied_us = self._write_clutch(True)
+        self._guide_end_us = time.ticks_add(applied_us, duration_ms * 1000)
+        return applied_us, None
+
+    def _check_targets(self, targets):
+        if not self.armed:
+            return _not_armed()
+        if len(targets) != len(self.targets):
+            return wire.E_BAD_MESSAGE, "expected %d servo targets, got %d" % (len(self.targets), len(targets))
+        for index, target in enumerate(targets):
+            if target < LIFTED or target > self._max_press:
+                return wire.E_LIMIT, "servo %d target %d outside %d..%d" % (index, target, LIFTED, self._max_press)
+        return None
+
+    # --- outputs --------------------------------------------------------------------------------------------
 
     def step(self):
         """Move every servo toward its target, no faster than the rate limit; returns the time the PWM was written."""
@@ -89,21 +141,50 @@ class Envelope:
                 servo.write(position)
         return port.ticks_us()
 
+    def _write_clutch(self, engaged):
+        self._board.write_clutch(engaged)
+        applied_us = port.ticks_us()
+        if engaged and not self.clutch_engaged:
+            self._engaged_since_us = applied_us
+        self.clutch_engaged = engaged
+        return applied_us
+
     def _release(self):
         """Clutch off first (the force goes at once), then park the servos at neutral through the rate limit."""
-        self._board.write_clutch(False)
-        released_us = port.ticks_us()
-        self.clutch_engaged = False
+        released_us = self._write_clutch(False)
         self.armed = False
+        self._guide_end_us = None
         for index in range(len(self.targets)):
             self.targets[index] = 0
         return released_us
 
+    # --- tasks ----------------------------------------------------------------------------------------------
+
     async def run_servos(self):
-        """Slew task: steps the servos at the servo rate."""
+        """At the servo rate: slew the servos, watch the e-stop button, end guides, bound engage time, and feed
+        the chip's hardware watchdog, which resets the board (clutch released) if this loop ever stops."""
         while True:
             self.step()
+            self._supervise()
+            port.feed_watchdog()
             await asyncio.sleep_ms(self._servo_period_ms)
+
+    def _supervise(self):
+        pressed = self._board.estop.pressed()
+        if pressed != self.button_stop:
+            self.button_stop = pressed
+            if pressed:
+                self._release()
+                self._on_alert(wire.E_ESTOP, "e-stop button pressed: everything released")
+        now = port.ticks_us()
+        if self._guide_end_us is not None and time.ticks_diff(now, self._guide_end_us) >= 0:
+            self._guide_end_us = None
+            self._write_clutch(False)
+            for index in range(len(self.targets)):
+                self.targets[index] = 0
+        if self.clutch_engaged and time.ticks_diff(now, self._engaged_since_us) >= self._max_engage_us:
+            self._write_clutch(False)
+            self._on_alert(wire.E_ENGAGE_TIME, "clutch engaged over %d ms: released" % (self._max_engage_us // 1000))
 
     async def run_watchdog(self):
         """Sleeps until the heartbeat deadline; releases the instrument if no heartbeat came by then."""
@@ -112,9 +193,13 @@ class Envelope:
             if remaining_us > 0:
                 await asyncio.sleep_ms((remaining_us + 999) // 1000)
             elif self.armed:
-                released_us = self._release()
+                self._release()
                 self.watchdog_tripped = True
-                self._on_release(released_us)
+                self._on_alert(wire.E_WATCHDOG, "no heartbeat in time: clutch released, servos parked; ARM again")
             else:
                 self._heartbeat_event.clear()
                 await self._heartbeat_event.wait()
+
+
+def _not_armed():
+    return wire.E_NOT_ARMED, "not armed: send ARM first"

@@ -31,12 +31,16 @@ STATUS = 0x12
 SERVO = 0x20
 CLUTCH = 0x21
 ARM = 0x22
+ESTOP = 0x23
+GUIDE = 0x24
+TARE = 0x25
 ACK = 0x30
 ERROR = 0x31
 
 NAMES = {
     HELLO: "HELLO", BOARD_INFO: "BOARD_INFO", HEARTBEAT: "HEARTBEAT", FLUTE: "FLUTE", BELT: "BELT",
-    STATUS: "STATUS", SERVO: "SERVO", CLUTCH: "CLUTCH", ARM: "ARM", ACK: "ACK", ERROR: "ERROR",
+    STATUS: "STATUS", SERVO: "SERVO", CLUTCH: "CLUTCH", ARM: "ARM", ESTOP: "ESTOP", GUIDE: "GUIDE", TARE: "TARE",
+    ACK: "ACK", ERROR: "ERROR",
 }
 
 TAIL_NONE = 0
@@ -54,6 +58,9 @@ LAYOUTS = {
     SERVO: ("<B", TAIL_I16),  # n; n servo targets (permille: -1000 lifted, 0 neutral, 1000 pressed)
     CLUTCH: ("<B", TAIL_NONE),  # engaged
     ARM: ("<B", TAIL_NONE),  # armed
+    ESTOP: ("<B", TAIL_NONE),  # 1 = stop now, 0 = clear the host's stop
+    GUIDE: ("<HHB", TAIL_I16),  # duration ms, force permille, n; n press targets (permille), clutch on meanwhile
+    TARE: ("<", TAIL_NONE),  # take the ambient reading of every pressure channel again
     ACK: ("<BHI", TAIL_NONE),  # acked type, acked seq, t_us when applied
     ERROR: ("<BHB", TAIL_TEXT),  # refused type (0: none), its seq, code; reason
 }
@@ -62,6 +69,8 @@ LAYOUTS = {
 FLAG_ARMED = 0x01
 FLAG_CLUTCH = 0x02
 FLAG_WATCHDOG = 0x04  # the watchdog has released the instrument since the last ARM
+FLAG_ESTOP = 0x08  # an emergency stop (button or ESTOP command) is active
+FLAG_GUIDING = 0x10  # a GUIDE is pressing a fingering
 
 # ERROR codes
 E_BAD_MESSAGE = 1  # wrong length or unknown type
@@ -69,7 +78,8 @@ E_VERSION = 2  # protocol version mismatch
 E_NOT_ARMED = 3  # actuator command while disarmed
 E_LIMIT = 4  # value outside the safety envelope (refused, not clamped)
 E_WATCHDOG = 5  # no heartbeat in time: clutch released, servos parked
-E_BUSY = 6  # transmit queue full, frames dropped
+E_ESTOP = 6  # emergency stop active: everything released until it clears and the host arms again
+E_ENGAGE_TIME = 7  # the clutch was engaged longer than allowed: released
 
 TICKS_PERIOD = 1 << 30  # board clock t_us wraps modulo this (MicroPython's ticks period)
 

@@ -159,6 +159,21 @@ class DeviceClient:
     def set_clutch(self, engaged: bool) -> asyncio.Future[CommandResult]:
         return self._command(wire.CLUTCH, (1 if engaged else 0,))
 
+    def guide(
+        self, targets_permille: Sequence[int], duration_ms: int, force_permille: int = 1000
+    ) -> asyncio.Future[CommandResult]:
+        """Press a fingering (clutch engaged) for `duration_ms`, presses scaled by `force_permille`."""
+        fields = (duration_ms, force_permille, len(targets_permille))
+        return self._command(wire.GUIDE, fields, tuple(targets_permille))
+
+    def emergency_stop(self, active: bool = True) -> asyncio.Future[CommandResult]:
+        """Stop releases everything and blocks arming until cleared with `emergency_stop(False)`."""
+        return self._command(wire.ESTOP, (1 if active else 0,))
+
+    def tare(self) -> asyncio.Future[CommandResult]:
+        """Take the ambient reading of every pressure channel again (instrument at rest)."""
+        return self._command(wire.TARE, ())
+
     def _command(self, msg_type: int, fields: tuple[int, ...], tail: tuple[int, ...] | None = None):
         """Send a command; the future resolves with the board's answer (also published as an event)."""
         seq = self._send(msg_type, fields, tail)
@@ -241,6 +256,8 @@ class DeviceClient:
                     armed=bool(flags & wire.FLAG_ARMED),
                     clutch_engaged=bool(flags & wire.FLAG_CLUTCH),
                     watchdog_tripped=bool(flags & wire.FLAG_WATCHDOG),
+                    emergency_stop=bool(flags & wire.FLAG_ESTOP),
+                    guiding=bool(flags & wire.FLAG_GUIDING),
                     positions=positions,
                 )
             )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flutex.client import DeviceClient
+from flutex.ble import BleTransport
+from flutex.client import DeviceClient, NoBoardAnswer
 from flutex.errors import FlutexError, UsageError
-from flutex.transport import SerialTransport
+from flutex.transport import SerialTransport, Transport
 
-URL_HELP = "serial:///dev/ttyACM0 (USB), sim:// (simulated board, no hardware) or ble://NAME (Bluetooth)"
+URL_HELP = "serial:///dev/ttyACM0 (USB), sim:// (simulated board, no hardware) or ble://NAME (Bluetooth LE)"
 
 
 @contextlib.asynccontextmanager
@@ -23,16 +24,25 @@ async def open_device(url: str) -> AsyncIterator[DeviceClient]:
     elif parts.scheme == "sim":
         from flutex.sim.world import simulation  # the simulator's dependencies load only when it is used
 
-        async with simulation() as board, _connected(SerialTransport(board.port)) as client:
+        async with simulation() as board:
+            try:
+                async with _connected(SerialTransport(board.port)) as client:
+                    yield client
+            except NoBoardAnswer:
+                if board.exit_error:
+                    raise FlutexError(f"the simulated firmware stopped: {board.exit_error}") from None
+                raise
+    elif parts.scheme == "ble" and parts.netloc:
+        from flutex.ble_bleak import BleakBackend  # bleak loads only when Bluetooth is used
+
+        async with _connected(BleTransport(BleakBackend(unquote(parts.netloc)))) as client:
             yield client
-    elif parts.scheme == "ble":
-        raise FlutexError("ble:// is not supported yet: connect the board by USB and use serial:///dev/ttyACM0")
     else:
         raise UsageError(f"unknown device {url!r}: use {URL_HELP}")
 
 
 @contextlib.asynccontextmanager
-async def _connected(transport: SerialTransport) -> AsyncIterator[DeviceClient]:
+async def _connected(transport: Transport) -> AsyncIterator[DeviceClient]:
     client = DeviceClient(transport)
     await client.connect()
     try:

@@ -45,13 +45,15 @@ class BoardInfo:
 
 @dataclass(frozen=True, slots=True)
 class HapticStatus:
-    """The safety envelope's state: armed, clutch, whether the watchdog released, servo positions (permille)."""
+    """The safety envelope's state: armed, clutch, watchdog release, e-stop, guiding, servo positions (permille)."""
 
     t_s: float
     seq: int
     armed: bool
     clutch_engaged: bool
     watchdog_tripped: bool
+    emergency_stop: bool
+    guiding: bool
     positions: tuple[int, ...]
 
 

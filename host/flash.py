@@ -15,13 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import flutex.firmware
 from flutex.errors import FlutexError
-from flutex.hardware import PINMAP_PATH
+from flutex.firmware import board_files as board_sources
 
-FIRMWARE_DIR = Path(flutex.firmware.__file__).resolve().parent
 ENTRY_FILE = "main.py"  # the one firmware file MicroPython looks for by name
-NOT_ON_BOARD = ("__init__.py",)  # makes firmware/ a host package; the board imports modules flat
 TOOL_TIMEOUT_S = 120.0
 
 
@@ -38,14 +35,11 @@ class BoardFile:
 
 
 def board_files() -> list[BoardFile]:
-    """What the board gets: every firmware module (compiled, except main.py) and the pin map."""
-    files = [
-        BoardFile(path, path.name if path.name == ENTRY_FILE else f"{path.stem}.mpy")
-        for path in sorted(FIRMWARE_DIR.glob("*.py"))
-        if path.name not in NOT_ON_BOARD
+    """What the board gets: every firmware module (compiled, except main.py), the pin map and the profile."""
+    return [
+        BoardFile(path, f"{path.stem}.mpy" if path.suffix == ".py" and name != ENTRY_FILE else name)
+        for name, path in board_sources().items()
     ]
-    files.append(BoardFile(PINMAP_PATH, PINMAP_PATH.name))
-    return files
 
 
 def build(files: list[BoardFile], build_dir: Path) -> list[Path]:
@@ -86,8 +80,8 @@ def flash(port: str) -> list[BoardFile]:
             mpremote_command(port, files, built),
             f"mpremote on {port}",
             hint=(
-                ". Is the board plugged in and running MicroPython? Flute X firmware that is already running "
-                "ignores Ctrl-C, so mpremote cannot stop it: install MicroPython again first."
+                ". Is the board plugged in and running MicroPython? If Flute X firmware already runs on it, hold "
+                "the e-stop pressed while you reset the board (it then stays at the REPL) and flash again."
             ),
         )
     return files

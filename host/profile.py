@@ -11,6 +11,7 @@ from flutex.hardware import load_profile
 class Fingering:
     midi: int
     closed_mask: int  # bit i set = hole i closed
+    register: int = 1  # 2: a fingering of the overblown register (its `midi` is already the overblown note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class InstrumentProfile:
         data = load_profile(name)
         holes = tuple(data["holes"])
         fingerings = tuple(
-            Fingering(entry["midi"], sum(1 << holes.index(hole) for hole in entry["closed"]))
+            Fingering(entry["midi"], sum(1 << holes.index(hole) for hole in entry["closed"]), entry.get("register", 1))
             for entry in data["fingerings"]
         )
         overblow = data["overblow"]
@@ -48,20 +49,29 @@ class InstrumentProfile:
         """(closed mask, overblown) that plays `midi`; raises ValueError if the instrument cannot play it."""
         for fingering in self.fingerings:
             if fingering.midi == midi:
-                return fingering.closed_mask, False
-        for fingering in self.fingerings:
+                return fingering.closed_mask, fingering.register == 2
+        for fingering in self._low_register():
             if fingering.midi + self.overblow_semitones == midi:
                 return fingering.closed_mask, True
         raise ValueError(f"the {self.name} profile has no fingering for MIDI note {midi}")
 
     def midi_for(self, closed_mask: int, overblown: bool = False) -> int | None:
-        """The note a fingering plays (None for a fingering outside the chart)."""
-        for fingering in self.fingerings:
+        """The note a fingering plays (None for a fingering outside the chart): a fingering of the overblown
+        register when there is one, else the low-register fingering, an overblow higher if `overblown`."""
+        if overblown:
+            for fingering in self.fingerings:
+                if fingering.register == 2 and fingering.closed_mask == closed_mask:
+                    return fingering.midi
+        for fingering in self._low_register():
             if fingering.closed_mask == closed_mask:
                 return fingering.midi + (self.overblow_semitones if overblown else 0)
         return None
 
     @property
     def playable(self) -> tuple[int, ...]:
-        low = [f.midi for f in self.fingerings]
-        return tuple(sorted({*low, *(m + self.overblow_semitones for m in low)}))
+        low = [f.midi for f in self._low_register()]
+        high = [f.midi for f in self.fingerings if f.register == 2]
+        return tuple(sorted({*low, *high, *(m + self.overblow_semitones for m in low)}))
+
+    def _low_register(self) -> tuple[Fingering, ...]:
+        return tuple(f for f in self.fingerings if f.register == 1)

@@ -20,17 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import flutex.firmware
-import flutex.hardware
 from flutex.errors import FlutexError
+from flutex.firmware import board_files
+from flutex.hardware import PINMAP_PATH
 
 SIM_DIR = Path(__file__).resolve().parent
-FIRMWARE_DIR = Path(flutex.firmware.__file__).resolve().parent
-HARDWARE_DIR = Path(flutex.hardware.__file__).resolve().parent
 NODE_SCRIPT = SIM_DIR / "js" / "board.mjs"
 INTERPRETER_PACKAGE = SIM_DIR / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 # Files a real board has that the simulator replaces (its own port.py) or does not run (main.py boots a board).
-BOARD_ONLY_FILES = ("__init__.py", "port.py", "main.py")
+BOARD_ONLY_FILES = ("port.py", "main.py")
 FIRMWARE_ENTRY = "import app\nawait app.main()\n"
 READY_TIMEOUT_S = 20.0
 
@@ -44,11 +42,11 @@ class OutputChange:
     value: int
 
 
-def firmware_files() -> dict[str, Path]:
-    """The board's filesystem as the simulator lays it out: firmware files, the sim's silicon, the pin map."""
-    files = {f"/{p.name}": p for p in sorted(FIRMWARE_DIR.glob("*.py")) if p.name not in BOARD_ONLY_FILES}
+def firmware_files(pinmap_path: Path = PINMAP_PATH) -> dict[str, Path]:
+    """The board's filesystem as the simulator lays it out: a real board's files, with the sim's silicon
+    (machine.py, port.py) in place of what the chip provides."""
+    files = {f"/{name}": path for name, path in board_files(pinmap_path).items() if name not in BOARD_ONLY_FILES}
     files.update({f"/{p.name}": p for p in sorted((SIM_DIR / "mpy").glob("*.py"))})
-    files["/pinmap.json"] = HARDWARE_DIR / "pinmap.json"
     return files
 
 
@@ -70,8 +68,11 @@ class SimBoard:
     """One running simulated board. Use `async with SimBoard(initial_inputs) as board:`; `board.port` is the
     serial port path for the host."""
 
-    def __init__(self, initial_inputs: dict[int, int], log_lines: int = 200) -> None:
+    def __init__(
+        self, initial_inputs: dict[int, int], pinmap_path: Path | None = None, log_lines: int = 200
+    ) -> None:
         self._initial_inputs = dict(initial_inputs)
+        self._files = firmware_files(pinmap_path) if pinmap_path else firmware_files()
         self._process: asyncio.subprocess.Process | None = None
         self._slave_fd: int | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -100,7 +101,7 @@ class SimBoard:
         # and the host must be able to close and reopen the port (reconnect) without killing the board.
         tty.setraw(self._slave_fd)
         self.port = os.ttyname(self._slave_fd)
-        command = node_command(firmware_files(), FIRMWARE_ENTRY, master_fd, self._initial_inputs)
+        command = node_command(self._files, FIRMWARE_ENTRY, master_fd, self._initial_inputs)
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *command,

@@ -48,18 +48,22 @@ class VirtualPlayer:
         pinmap: dict[str, Any] | None = None,
         seed: int = 0,
     ) -> None:
-        self.profile = profile or InstrumentProfile.load()
         self.pinmap = pinmap or load_pinmap()
+        self.profile = profile or InstrumentProfile.load(self.pinmap["profile"])
         self.breathing = BreathingModel(breathing or diaphragmatic(), seed=seed)
         self._rng = np.random.default_rng(seed)
         fingerings = [self.profile.fingering_for(midi) for midi, _ in melody]
         self._masks = [mask for mask, _ in fingerings]
         self._overblown = [overblown for _, overblown in fingerings]
         self._ends_s = np.cumsum([seconds for _, seconds in melody])
-        self._touch_gpios = [pad["gpio"] for pad in self.pinmap["touch"]["pads"]]
+        pads = {pad["hole"]: pad["gpio"] for pad in self.pinmap["touch"]["pads"]}
+        self._touch_gpios = [pads[hole] for hole in self.profile.holes]  # bit i of the mask = hole i
+        self._idle_gpios = sorted(set(pads.values()) - set(self._touch_gpios))  # pads this profile does not use
         pressure = self.pinmap["pressure"]
         self._mouth = (pressure["mouth"]["gpio"], pressure["mouth"]["pa_per_count"])
         self._belt = [(channel["gpio"], channel["pa_per_count"]) for channel in pressure["belt"]]
+        estop = self.pinmap["estop"]
+        self._estop_released = (estop["gpio"], 1 if estop["active_low"] else 0)
 
     def moment(self, t_s: float) -> Moment:
         """What the player does at `t_s`: the melody loops; it blows only while its breathing says it plays."""
@@ -77,10 +81,13 @@ class VirtualPlayer:
             gpio: (TOUCH_CLOSED if moment.closed_mask >> bit & 1 else TOUCH_OPEN) + int(noise[bit])
             for bit, gpio in enumerate(self._touch_gpios)
         }
+        pins.update({gpio: TOUCH_OPEN for gpio in self._idle_gpios})
         gpio, pa_per_count = self._mouth
         pins[gpio] = _counts(moment.mouth_pa, pa_per_count)
         for (gpio, pa_per_count), pa in zip(self._belt, moment.belt_pa, strict=True):
             pins[gpio] = _counts(pa, pa_per_count)
+        gpio, level = self._estop_released  # the player never touches the e-stop; tests press it
+        pins[gpio] = level
         return pins
 
 

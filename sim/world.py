@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from flutex.sim.board import SimBoard
 from flutex.sim.player import VirtualPlayer
@@ -14,10 +15,11 @@ INPUT_PERIOD_S = 0.002  # how often the world updates the sensors: finer than th
 
 
 @contextlib.asynccontextmanager
-async def simulation(player: VirtualPlayer | None = None) -> AsyncIterator[SimBoard]:
-    """A running simulated board being played by `player` (the default tune if None)."""
+async def simulation(player: VirtualPlayer | None = None, pinmap_path: Path | None = None) -> AsyncIterator[SimBoard]:
+    """A running simulated board being played by `player` (the default tune if None); `pinmap_path` gives the
+    board another pin map (e.g. tighter safety limits in a test)."""
     player = player or VirtualPlayer()
-    async with SimBoard(player.inputs_at(0.0)) as board:
+    async with SimBoard(player.inputs_at(0.0), pinmap_path) as board:
         task = asyncio.create_task(_play(board, player))
         try:
             yield board

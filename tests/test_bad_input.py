@@ -72,8 +72,9 @@ def test_unknown_url_scheme():
     assert_one_line_error(done, "serial://", "sim://")
 
 
-def test_ble_is_refused_clearly_until_it_lands():
-    assert_one_line_error(flutex("demo", "--device", "ble://flutex"), "not supported yet")
+def test_ble_without_bluetooth_says_what_to_check():
+    """No adapter, no BlueZ (as in CI) or no board advertising: one line saying what to check, no traceback."""
+    assert_one_line_error(flutex("demo", "--device", "ble://flutex"), "BLE")
 
 
 def test_bad_seconds_are_a_usage_error():

@@ -5,13 +5,16 @@ import pytest
 
 from flutex.cli import main
 from flutex.errors import FlutexError
-from flutex.flash import FIRMWARE_DIR, board_files, build, dry_run, flash
-from flutex.hardware import PINMAP_PATH
+from flutex.firmware import FIRMWARE_DIR
+from flutex.flash import board_files, build, dry_run, flash
+from flutex.hardware import PINMAP_PATH, PROFILES_DIR, load_pinmap
+
+ACTIVE_PROFILE = PROFILES_DIR / f"{load_pinmap()['profile']}.json"
 
 
 def test_dry_run_lists_exactly_the_board_files(capsys):
     modules = sorted(p.stem for p in FIRMWARE_DIR.glob("*.py") if p.name not in ("__init__.py", "main.py"))
-    expected = {f"{name}.mpy" for name in modules} | {"main.py", "pinmap.json"}
+    expected = {f"{name}.mpy" for name in modules} | {"main.py", "pinmap.json", "profile.json"}
     assert main(["flash", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     targets = [line.split("->")[1].split()[0] for line in lines]
@@ -19,13 +22,14 @@ def test_dry_run_lists_exactly_the_board_files(capsys):
     assert all(line.endswith(" bytes") and int(line.split()[-2]) > 0 for line in lines)
     assert {file.source for file in board_files()} == (
         set(FIRMWARE_DIR.glob("*.py")) - {FIRMWARE_DIR / "__init__.py"}
-    ) | {PINMAP_PATH}
+    ) | {PINMAP_PATH, ACTIVE_PROFILE}
 
 
 def test_dry_run_sizes_are_the_built_files():
     sizes = {file.target: size for file, size in dry_run()}
     assert sizes["main.py"] == (FIRMWARE_DIR / "main.py").stat().st_size
     assert sizes["pinmap.json"] == PINMAP_PATH.stat().st_size
+    assert sizes["profile.json"] == ACTIVE_PROFILE.stat().st_size
 
 
 def test_build_compiles_to_valid_mpy_and_keeps_main_as_source(tmp_path):

@@ -18,7 +18,8 @@ FORBIDDEN_GPIOS = {
     19: "native USB D-", 20: "native USB D+",
     **{gpio: "SPI flash" for gpio in range(26, 33)},
     **{gpio: "octal PSRAM (N8R8)" for gpio in range(33, 38)},
-    **{gpio: "strapping pin" for gpio in (0, 3, 45, 46)},
+    # GPIO 3 straps only the JTAG source, and only with an eFuse burnt: safe for a touch pad (see wiring.md)
+    **{gpio: "strapping pin" for gpio in (0, 45, 46)},
 }  # fmt: skip
 
 

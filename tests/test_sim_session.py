@@ -68,6 +68,7 @@ async def test_servo_moves_no_faster_than_the_slew_limit(client, board):
         dt_s = (after.t_us - before.t_us) / 1e6
         assert abs(_angle_deg(after.value) - _angle_deg(before.value)) <= max_deg_per_s * dt_s * 1.1 + 0.5
     assert (moves[-1].t_us - moves[0].t_us) / 1e6 >= 0.9 * (1000 / SERVOS["max_permille_per_s"]) - 0.025
+    assert board.exit_error is None and board.running, "the board ran on: no watchdog reset, no crash"
 
 
 async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(client, board):

@@ -28,7 +28,8 @@ const inputs = new Map(Object.entries(config.pins ?? {}).map(([pin, value]) => [
 const outputs = new Map();
 const rxChunks = [];
 let rxWaiter = null;
-let txDropped = 0;
+let wdtTimer = null;
+let wdtTimeoutMs = 0;
 
 function deliverRx() {
   if (rxWaiter && rxChunks.length) {
@@ -71,7 +72,6 @@ const simhw = {
       return fs.writeSync(config.uart_fd, bytes) === bytes.length;
     } catch (error) {
       if (error.code !== "EAGAIN") throw error;
-      txDropped += 1;
       return false;
     }
   },
@@ -80,7 +80,20 @@ const simhw = {
       rxWaiter = resolve;
       deliverRx();
     }),
-  tx_dropped: () => txDropped,
+  // The chip's watchdog: if the firmware stops feeding it, the board resets: every output drops to 0.
+  wdt_start: (timeoutMs) => {
+    wdtTimeoutMs = timeoutMs;
+    simhw.wdt_feed();
+  },
+  wdt_feed: () => {
+    if (!wdtTimeoutMs) return;
+    clearTimeout(wdtTimer);
+    wdtTimer = setTimeout(() => {
+      for (const pin of outputs.keys()) simhw.pin_write(pin, 0);
+      emit({ ev: "exit", error: "hardware watchdog reset: the firmware stopped feeding it" });
+      exit(3);
+    }, wdtTimeoutMs);
+  },
 };
 
 const mp = await loadMicroPython({

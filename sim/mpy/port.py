@@ -12,6 +12,14 @@ RUNTIME = "micropython-wasm"
 ticks_us = simhw.ticks_us  # microseconds from performance.now(), modulo 2**30 like MicroPython's ticks
 
 
+def start_watchdog(timeout_ms):
+    """The virtual chip's watchdog: starved, it resets the board (outputs low) and the simulator reports it."""
+    simhw.wdt_start(timeout_ms)
+
+
+feed_watchdog = simhw.wdt_feed
+
+
 class HostLink:
     async def read(self):
         return binascii.unhexlify(await simhw.uart_read())

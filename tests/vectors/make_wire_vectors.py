@@ -20,6 +20,9 @@ CASES = [
     (wire.SERVO, 254, [6], [1000, 0, 0, 0, 0, -1000]),
     (wire.CLUTCH, 255, [1], None),
     (wire.ARM, 256, [0], None),
+    (wire.ESTOP, 9, [1], None),
+    (wire.GUIDE, 10, [1500, 600, 6], [1000, 1000, 0, -1000, 0, 1000]),
+    (wire.TARE, 11, [], None),
     (wire.ACK, 3, [wire.SERVO, 254, 4000000], None),
     (wire.ERROR, 4, [wire.SERVO, 9, wire.E_LIMIT], "servo 5 target -2000 outside -1000..1000 (é)"),
     (wire.STATUS, 0x0101, [0x01010101, 3, 118], [257] * 118),  # a long run without zeros
