@@ -1,5 +1,7 @@
-"""Sensor meaning: touch pads to a closed-hole mask, ADC counts to pascals above a tare taken at start-up.
+"""Sensor meaning: touch pads to a closed-hole mask, ADC counts to pascals above a tare (start-up or TARE).
 
+Each pressure reading is the median of three ADC conversions taken back to back: it removes the ESP32 ADC's
+single-conversion spikes without smearing a breath onset across samples (the papers' breath sensor did the same).
 Integer arithmetic only, so sampling allocates nothing on boards where floats live on the heap.
 """
 
@@ -19,7 +21,10 @@ class PressureChannel:
         self._tare = total // samples
 
     def read_pa(self):
-        return (self._adc.read_u16() - self._tare) * self._mpa_per_count // 1000
+        read = self._adc.read_u16
+        a, b, c = read(), read(), read()
+        median = max(min(a, b), min(max(a, b), c))
+        return (median - self._tare) * self._mpa_per_count // 1000
 
 
 class Flute:

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "flutex.wiring", "flutex.flash",
     "flutex.pitch.command",
     "flutex.audio.calibrate_command",
+    "flutex.bench",
 )
 
 

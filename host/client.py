@@ -174,7 +174,9 @@ class DeviceClient:
         """Take the ambient reading of every pressure channel again (instrument at rest)."""
         return self._command(wire.TARE, ())
 
-    def _command(self, msg_type: int, fields: tuple[int, ...], tail: tuple[int, ...] | None = None):
+    def _command(
+        self, msg_type: int, fields: tuple[int, ...], tail: tuple[int, ...] | None = None
+    ) -> asyncio.Future[CommandResult]:
         """Send a command; the future resolves with the board's answer (also published as an event)."""
         seq = self._send(msg_type, fields, tail)
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()

@@ -20,6 +20,7 @@ from flutex.hardware import HARDWARE_DIR, load_pinmap
 
 WIRING_SVG_PATH = HARDWARE_DIR / "wiring.svg"
 LEAD_LENGTH = 1.5  # schemdraw units (one unit is about a resistor's length)
+LABEL_MARGIN = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,8 @@ def render_svg(pinmap: dict[str, Any]) -> str:
         for use in reversed(group)
     ]
     drawing = schemdraw.Drawing(show=False)
-    drawing.config(fontsize=11)
-    chip = drawing.add(elm.Ic(pins=pins, pinspacing=0.8, edgepadH=0.6, label="ESP32-S3\nDevKitC-1"))
+    drawing.config(fontsize=11, margin=LABEL_MARGIN)  # schemdraw underestimates label widths: leave room
+    chip = drawing.add(elm.Ic(pins=pins, pinspacing=0.8, edgepadH=0.6, w=5).label("ESP32-S3 DevKitC-1", loc="top"))
     for side, group in (("left", inputs), ("right", outputs)):
         for use in group:
             lead = elm.Line().at(chip.absanchors[f"gpio{use.gpio}"]).length(LEAD_LENGTH)

@@ -1,0 +1,43 @@
+"""Timing analysis on the board's clock: sampling jitter of a stream and silence before an event.
+
+Pure functions over recorded times, so the benchmarks and the tests judge the firmware's real-time promises the
+same way, from the same numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flutex.demo import _percentile
+from flutex.firmware import wire
+
+
+@dataclass(frozen=True, slots=True)
+class Jitter:
+    """How far a stream's inter-frame intervals stray from the nominal period, in milliseconds."""
+
+    std_ms: float
+    p99_ms: float  # of the absolute deviation
+    max_ms: float  # of the absolute deviation
+    intervals: int
+
+
+def interval_jitter(times_s: Sequence[float], nominal_hz: float) -> Jitter:
+    """Deviations of consecutive frame intervals from 1/`nominal_hz`. A lost frame shows as one interval of two
+    periods, so it counts as a full period of jitter rather than hiding."""
+    period_s = 1 / nominal_hz
+    deviations_ms = [(after - before - period_s) * 1000 for before, after in itertools.pairwise(times_s)]
+    if not deviations_ms:
+        raise ValueError("jitter needs at least two frames")
+    absolute = sorted(abs(deviation) for deviation in deviations_ms)
+    return Jitter(statistics.pstdev(deviations_ms), _percentile(absolute, 99), absolute[-1], len(deviations_ms))
+
+
+def silence_before_us(event_t_us: int, rx_times_us: Sequence[int]) -> int | None:
+    """Microseconds from the last byte received before `event_t_us` to the event, on the board clock (modulo
+    2**30, so a wrap between the two is measured right); None if nothing was received before it."""
+    gaps = ((event_t_us - t_us) % wire.TICKS_PERIOD for t_us in rx_times_us)
+    return min((gap for gap in gaps if 0 < gap < wire.TICKS_PERIOD // 2), default=None)
