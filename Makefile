@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := sim/node_modules/.package-lock.json
+# MicroPython's stubs replace the standard library's for mypy, so they live apart from the venv's packages
+STUBS := $(VENV)/stubs
+STUBS_STAMP := $(STUBS)/.installed
 
-.PHONY: help setup demo test lint bench bench-pitch clean
+.PHONY: help setup demo test typecheck lint bench bench-pitch clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,12 +24,21 @@ $(PY_STAMP): pyproject.toml
 $(JS_STAMP): sim/package.json sim/package-lock.json
 	cd sim && npm ci --no-audit --no-fund --loglevel=error
 
+$(STUBS_STAMP): firmware-stubs.txt $(PY_STAMP)
+	rm -rf $(STUBS)
+	$(BIN)/pip install --quiet --target $(STUBS) -r firmware-stubs.txt
+	touch $@
+
 demo: setup  ## run a simulated session: real firmware in real MicroPython, host over a pty
 	$(BIN)/flutex demo
 
-test: setup  ## lint, then the whole test suite
+test: setup $(STUBS_STAMP)  ## lint, type-check the firmware, then the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/mypy --config-file mypy-firmware.ini
 	$(BIN)/python -m pytest
+
+typecheck: setup $(STUBS_STAMP)  ## type-check the firmware against MicroPython 1.27's ESP32 stubs
+	$(BIN)/mypy --config-file mypy-firmware.ini
 
 bench: setup  ## print the benchmarks (protocol cost per frame on both sides)
 	$(BIN)/python benchmarks/wire.py

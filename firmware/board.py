@@ -60,7 +60,7 @@ class Board:
         self._clutch_on_level = 1 if clutch["active_high"] else 0
         self.clutch_pin = machine.Pin(clutch["gpio"], machine.Pin.OUT, value=1 - self._clutch_on_level)
         self.estop = EstopButton(pinmap)
-        self.link = port.HostLink()
+        self.link = port.host_link(pinmap)
 
     @staticmethod
     def _adc(gpio):

@@ -35,6 +35,15 @@ class HostLink:
         return self._out.write(data) == len(data)
 
 
+def host_link(pinmap):
+    """USB unless the pin map says "link": "ble"; link_ble (and aioble) load only then."""
+    if pinmap.get("link", "usb") == "ble":
+        import link_ble
+
+        return link_ble.BleLink(pinmap.get("ble_name", link_ble.DEFAULT_NAME))
+    return HostLink()
+
+
 _hardware_watchdog = None
 
 

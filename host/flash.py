@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flutex.errors import FlutexError
 from flutex.firmware import board_files as board_sources
+from flutex.hardware import load_pinmap
 
 ENTRY_FILE = "main.py"  # the one firmware file MicroPython looks for by name
 TOOL_TIMEOUT_S = 120.0
@@ -56,9 +57,10 @@ def build(files: list[BoardFile], build_dir: Path) -> list[Path]:
     return built
 
 
-def mpremote_command(port: str, files: list[BoardFile], built: list[Path]) -> list[str]:
+def mpremote_command(port: str, files: list[BoardFile], built: list[Path], ble: bool = False) -> list[str]:
     """One mpremote session: remove stale sources that would shadow the new .mpy files (MicroPython imports
-    name.py before name.mpy), copy everything into the board's root, then reset so main.py starts."""
+    name.py before name.mpy), copy everything into the board's root, install aioble from micropython-lib if the
+    board talks BLE (the one step that needs the network), then reset so main.py starts."""
     stale = [file.source.name for file in files if file.compiled]
     remove_stale = (
         f"import os\nfor name in {stale!r}:\n    try:\n        os.remove(name)\n    except OSError:\n        pass\n"
@@ -67,6 +69,7 @@ def mpremote_command(port: str, files: list[BoardFile], built: list[Path]) -> li
         sys.executable, "-m", "mpremote", "connect", port,
         "exec", remove_stale, "+",
         "fs", "cp", *map(str, built), ":", "+",
+        *(["mip", "install", "aioble", "+"] if ble else []),
         "reset",
     ]  # fmt: skip
 
@@ -77,7 +80,7 @@ def flash(port: str) -> list[BoardFile]:
     with tempfile.TemporaryDirectory(prefix="flutex-flash-") as build_dir:
         built = build(files, Path(build_dir))
         _run(
-            mpremote_command(port, files, built),
+            mpremote_command(port, files, built, ble=load_pinmap().get("link", "usb") == "ble"),
             f"mpremote on {port}",
             hint=(
                 ". Is the board plugged in and running MicroPython? If Flute X firmware already runs on it, hold "

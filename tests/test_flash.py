@@ -6,7 +6,7 @@ import pytest
 from flutex.cli import main
 from flutex.errors import FlutexError
 from flutex.firmware import FIRMWARE_DIR
-from flutex.flash import board_files, build, dry_run, flash
+from flutex.flash import board_files, build, dry_run, flash, mpremote_command
 from flutex.hardware import PINMAP_PATH, PROFILES_DIR, load_pinmap
 
 ACTIVE_PROFILE = PROFILES_DIR / f"{load_pinmap()['profile']}.json"
@@ -53,3 +53,10 @@ def test_flash_to_a_missing_port_is_a_one_line_error(tmp_path):
 def test_flash_needs_a_port_or_dry_run():
     with pytest.raises(SystemExit):
         main(["flash"])
+
+
+def test_a_ble_board_gets_aioble_installed_and_a_usb_board_does_not(tmp_path):
+    files = board_files()
+    built = [tmp_path / file.target for file in files]
+    assert "aioble" in mpremote_command("/dev/ttyACM0", files, built, ble=True)
+    assert "mip" not in mpremote_command("/dev/ttyACM0", files, built)
