@@ -14,23 +14,26 @@ import json
 import sys
 import time
 
+from flutex.arguments import positive_seconds
 from flutex.client import DeviceClient
-from flutex.demo import EchoGuide, SessionStats, _percentile, _positive_seconds
+from flutex.demo import EchoGuide, SessionStats
 from flutex.device import URL_HELP, open_device
 from flutex.errors import FlutexError
 from flutex.events import BeltSample, CommandResult, FluteSample, LinkLost
 from flutex.hardware import load_pinmap
 from flutex.profile import InstrumentProfile
-from flutex.sim.board import OutputChange
+from flutex.sim.board import OutputChange, SimBoard
 from flutex.sim.world import simulation
-from flutex.timing import interval_jitter, silence_before_us
+from flutex.timing import interval_jitter, percentile, silence_before_us
 from flutex.transport import SerialTransport
 
 RELEASE_MIN_MS = 90.0  # earlier means the watchdog fired while the host was still within its 100 ms
 RELEASE_MAX_MS = 100.0
 RELEASE_TIMEOUT_S = 1.0  # no release by then counts as a failed trial
 EVENT_TIMEOUT_S = 2.0  # a board that sends nothing for this long has stopped streaming
+REPORT_PERIOD_S = 5.0  # progress lines on stderr while streaming
 STREAMS = ("flute", "belt")
+STREAM_OF: dict[type, str] = {FluteSample: "flute", BeltSample: "belt"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "stream's rate and the deviation of its inter-frame intervals from the nominal period."
         ),
     )
-    rates.add_argument("--seconds", type=_positive_seconds, default=30.0, help="board time to stream (default 30)")
+    rates.add_argument("--seconds", type=positive_seconds, default=30.0, help="board time to stream (default 30)")
     rates.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
     rates.add_argument("--json", action="store_true", help="print the result as one JSON object, last line")
     rates.set_defaults(run=run_rates)
@@ -117,41 +120,50 @@ async def bench_watchdog(trials: int) -> dict:
         await client.connect()
         try:
             for trial in range(1, trials + 1):
-                _require(await client.arm())  # also clears the last trial's watchdog trip
-                _require(await client.set_clutch(True))
-                while not releases.empty():
-                    releases.get_nowait()
-                client.heartbeat_enabled = False
-                try:
-                    change = await asyncio.wait_for(releases.get(), RELEASE_TIMEOUT_S)
-                except TimeoutError:
-                    change = None
-                client.heartbeat_enabled = True
-                silence_us = None if change is None else silence_before_us(change.t_us, board.rx_times_us)
+                silence_us = await _silence_before_release_us(client, board, releases)
                 if silence_us is None:
                     failures += 1
                     print(f"trial {trial}/{trials}: no release within {RELEASE_TIMEOUT_S:g} s", file=sys.stderr)
                     continue
                 release_ms.append(silence_us / 1000)
-                verdict = "ok"
-                if not RELEASE_MIN_MS <= release_ms[-1] <= RELEASE_MAX_MS:
-                    failures += 1
-                    verdict = "FAIL"
-                print(f"trial {trial}/{trials}: released {release_ms[-1]:.2f} ms after the last byte, {verdict}",
-                      file=sys.stderr)
+                in_time = RELEASE_MIN_MS <= release_ms[-1] <= RELEASE_MAX_MS
+                failures += 0 if in_time else 1
+                verdict = "ok" if in_time else "FAIL"
+                print(f"trial {trial}/{trials}: released after {release_ms[-1]:.2f} ms, {verdict}", file=sys.stderr)
         finally:
             await client.close()
-    ordered = sorted(release_ms)
+    return {"trials": trials, "failures": failures, "release_ms": _spread(sorted(release_ms))}
+
+
+def _spread(sorted_values: list[float]) -> dict[str, float | None]:
+    """Min, median, 99th percentile and max, rounded for printing; all None if no trial released."""
+    if not sorted_values:
+        return dict.fromkeys(("min", "p50", "p99", "max"))
     return {
-        "trials": trials,
-        "failures": failures,
-        "release_ms": {
-            "min": round(ordered[0], 3) if ordered else None,
-            "p50": round(_percentile(ordered, 50), 3) if ordered else None,
-            "p99": round(_percentile(ordered, 99), 3) if ordered else None,
-            "max": round(ordered[-1], 3) if ordered else None,
-        },
+        "min": round(sorted_values[0], 3),
+        "p50": round(percentile(sorted_values, 50), 3),
+        "p99": round(percentile(sorted_values, 99), 3),
+        "max": round(sorted_values[-1], 3),
     }
+
+
+async def _silence_before_release_us(
+    client: DeviceClient, board: SimBoard, releases: asyncio.Queue[OutputChange]
+) -> int | None:
+    """Arm, engage the clutch and stop the heartbeats; microseconds on the board clock from the last byte it
+    received to the clutch release, or None if no release came in time. Heartbeats resume either way."""
+    _require(await client.arm())  # also clears the last trial's watchdog trip
+    _require(await client.set_clutch(True))
+    while not releases.empty():
+        releases.get_nowait()
+    await client.pause_heartbeats()
+    try:
+        change = await asyncio.wait_for(releases.get(), RELEASE_TIMEOUT_S)
+    except TimeoutError:
+        return None
+    finally:
+        client.resume_heartbeats()
+    return silence_before_us(change.t_us, board.rx_times_us)
 
 
 def _require(answer: CommandResult) -> None:
@@ -178,7 +190,7 @@ async def bench_rates(url: str, seconds: float) -> dict:
             except TimeoutError:
                 raise FlutexError(f"the board sent nothing for {EVENT_TIMEOUT_S:g} s") from None
             if isinstance(event, FluteSample | BeltSample):
-                stream = "flute" if isinstance(event, FluteSample) else "belt"
+                stream = STREAM_OF[type(event)]
                 stats.saw(stream, event.t_s)
                 times_s[stream].append(event.t_s)
             if isinstance(event, FluteSample):
@@ -186,7 +198,7 @@ async def bench_rates(url: str, seconds: float) -> dict:
             elif isinstance(event, LinkLost) and event.final:
                 raise FlutexError(f"lost the board: {event.reason}")
             if time.monotonic() >= next_report_s and flute:
-                next_report_s += 5.0
+                next_report_s += REPORT_PERIOD_S
                 print(f"{flute[-1] - flute[0]:5.1f}/{seconds:g} s of board time", file=sys.stderr)
         await client.arm(False)
         nominal_hz = client.info.rates_hz

@@ -95,6 +95,7 @@ class DeviceClient:
         self.reply_timeout_s = reply_timeout_s
         self.reconnect_timeout_s = reconnect_timeout_s
         self.heartbeat_enabled = True
+        self._heartbeat_sent = asyncio.Event()
         self.info: BoardInfo | None = None
         self.stats = LinkStats()
         self.clock = BoardClock()
@@ -321,7 +322,19 @@ class DeviceClient:
             if self.heartbeat_enabled:
                 with contextlib.suppress(TransportClosed):
                     self._send(wire.HEARTBEAT)
+                    self._heartbeat_sent.set()
             await asyncio.sleep(self.heartbeat_period_s)
+
+    async def pause_heartbeats(self) -> None:
+        """Stop the heartbeats right after one more is sent, so the last bytes the board got are a heartbeat:
+        what measuring its watchdog needs. `resume_heartbeats` starts them again."""
+        if self.heartbeat_enabled:
+            self._heartbeat_sent.clear()
+            await self._heartbeat_sent.wait()
+            self.heartbeat_enabled = False
+
+    def resume_heartbeats(self) -> None:
+        self.heartbeat_enabled = True
 
     def _link_lost(self, reason: str) -> None:
         self._link_up.clear()

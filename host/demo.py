@@ -10,17 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flutex.arguments import positive_seconds
 from flutex.client import DeviceClient
 from flutex.device import URL_HELP, open_device
 from flutex.errors import FlutexError
 from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost
 from flutex.profile import InstrumentProfile
+from flutex.timing import percentile
 
 PRESSED = 1000
 NEUTRAL = 0
@@ -36,20 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "pseudo-terminal, stream sensors, answer them with servo and clutch commands, and print a summary."
         ),
     )
-    parser.add_argument("--seconds", type=_positive_seconds, default=20.0, help="how long to stream (default 20)")
+    parser.add_argument("--seconds", type=positive_seconds, default=20.0, help="how long to stream (default 20)")
     parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object, last line")
     parser.set_defaults(run=run)
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 24 * 3600:
-        raise argparse.ArgumentTypeError("seconds must be above 0 and at most a day")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,21 +154,13 @@ def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict
         "framing_errors": client.stats.framing_errors,
         "commands": {"acked": len(latencies), "refused": len(stats.refused)},
         "loop_latency_ms": {
-            "p50": round(_percentile(latencies, 50), 3),
-            "p99": round(_percentile(latencies, 99), 3),
+            "p50": round(percentile(latencies, 50), 3),
+            "p99": round(percentile(latencies, 99), 3),
             "max": round(latencies[-1], 3) if latencies else None,
             "samples": len(latencies),
         },
         "alerts": stats.alerts,
     }
-
-
-def _percentile(sorted_values: list[float], percent: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(percent) - 1]
 
 
 def format_summary(summary: dict) -> str:

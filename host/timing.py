@@ -11,8 +11,16 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flutex.demo import _percentile
 from flutex.firmware import wire
+
+
+def percentile(sorted_values: Sequence[float], percent: float) -> float:
+    """The `percent`-th percentile (inclusive method) of values already sorted; NaN for none."""
+    if not sorted_values:
+        return float("nan")
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(percent) - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +41,7 @@ def interval_jitter(times_s: Sequence[float], nominal_hz: float) -> Jitter:
     if not deviations_ms:
         raise ValueError("jitter needs at least two frames")
     absolute = sorted(abs(deviation) for deviation in deviations_ms)
-    return Jitter(statistics.pstdev(deviations_ms), _percentile(absolute, 99), absolute[-1], len(deviations_ms))
+    return Jitter(statistics.pstdev(deviations_ms), percentile(absolute, 99), absolute[-1], len(deviations_ms))
 
 
 def silence_before_us(event_t_us: int, rx_times_us: Sequence[int]) -> int | None:

@@ -33,8 +33,8 @@ def test_bench_watchdog_times_each_release_and_counts_the_late_ones(capsys):
     result = _last_json_line(capsys)
     release = result["release_ms"]
     assert result["trials"] == 5 and 90 <= release["min"] <= release["p50"] <= 100, result
-    # about 1 release in 300 lands just past 100 ms on a loaded simulator: the bench must count it, not hide it
-    assert result["failures"] == 0 or release["max"] > 100, result
+    # a late release is counted as a failure, never hidden: failures and a max past 100 ms go together
+    assert (result["failures"] == 0) == (release["max"] <= 100), result
 
 
 @pytest.mark.slow

@@ -45,9 +45,9 @@ async def play(client: DeviceClient, script) -> None:
         elif action == "estop":
             await client.emergency_stop(*args)
         elif action == "silence":
-            client.heartbeat_enabled = False
+            await client.pause_heartbeats()
             await asyncio.sleep(args[0] / 1000)
-            client.heartbeat_enabled = True
+            client.resume_heartbeats()
         else:
             await asyncio.sleep(args[0] / 1000)
     await asyncio.sleep(0.2)

@@ -9,6 +9,7 @@ from flutex.demo import run_session
 from flutex.events import BoardAlert, HapticStatus
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
+from flutex.timing import silence_before_us
 
 PINMAP = load_pinmap()
 CLUTCH_GPIO = PINMAP["clutch"]["gpio"]
@@ -77,17 +78,16 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     assert (await client.set_clutch(True)).accepted
     assert (await client.set_servos([1000] * 6)).accepted
     assert board.outputs[CLUTCH_GPIO] == 1
-    client.heartbeat_enabled = False
+    await client.pause_heartbeats()
     alert = await next_event(events, BoardAlert, 2.0)
     assert alert.code == wire.E_WATCHDOG
     release = next(c for c in reversed(board.output_log) if c.gpio == CLUTCH_GPIO)
     assert release.value == 0
-    last_rx_us = max(t for t in board.rx_times_us if t < release.t_us)
-    silence_ms = (release.t_us - last_rx_us) / 1000
+    silence_ms = silence_before_us(release.t_us, board.rx_times_us) / 1000
     assert 90 <= silence_ms <= 100, f"clutch released {silence_ms:.1f} ms after the last byte from the host"
     status = await next_event(events, HapticStatus, 1.0)
     assert status.watchdog_tripped and not status.armed and not status.clutch_engaged
-    client.heartbeat_enabled = True
+    client.resume_heartbeats()
     refused = await client.set_clutch(True)
     assert not refused.accepted and refused.code == wire.E_NOT_ARMED, "after a trip the host must arm again"
     await asyncio.sleep(0.5)

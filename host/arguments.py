@@ -1,0 +1,16 @@
+"""Argument types shared by the `flutex` commands, so every command refuses bad values the same way."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in seconds: above 0, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 24 * 3600:
+        raise argparse.ArgumentTypeError("seconds must be above 0 and at most a day")
+    return value
