@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from flutex.device import URL_HELP
+
 
 def positive_seconds(text: str) -> float:
     """A duration in seconds: above 0, at most a day."""
@@ -14,3 +16,9 @@ def positive_seconds(text: str) -> float:
     if not 0 < value <= 24 * 3600:
         raise argparse.ArgumentTypeError("seconds must be above 0 and at most a day")
     return value
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """--device (which board, by URL) and --json, as every command that talks to a board takes them."""
+    parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object, last line")

@@ -14,10 +14,10 @@ import json
 import sys
 import time
 
-from flutex.arguments import positive_seconds
+from flutex.arguments import add_device_arguments, positive_seconds
 from flutex.client import DeviceClient
 from flutex.demo import EchoGuide, SessionStats
-from flutex.device import URL_HELP, open_device
+from flutex.device import open_device
 from flutex.errors import FlutexError
 from flutex.events import BeltSample, CommandResult, FluteSample, LinkLost
 from flutex.hardware import load_pinmap
@@ -64,8 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     rates.add_argument("--seconds", type=positive_seconds, default=30.0, help="board time to stream (default 30)")
-    rates.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
-    rates.add_argument("--json", action="store_true", help="print the result as one JSON object, last line")
+    add_device_arguments(rates)
     rates.set_defaults(run=run_rates)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from flutex.firmware import link_ble
-from flutex.transport import TransportClosed
+from flutex.transport import Inbox, TransportClosed
 
 
 class BleBackend(Protocol):
@@ -44,21 +44,18 @@ class BleTransport:
         self.description = backend.description
         self.mtu = link_ble.DEFAULT_MTU
         self._backend = backend
-        self._incoming: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+        self._incoming = Inbox()
         self._outgoing: asyncio.Queue[bytes] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        self._incoming = asyncio.Queue()
+        self._incoming = Inbox()
         self._outgoing = asyncio.Queue()
-        self.mtu = await self._backend.connect(self._incoming.put_nowait, self._on_lost)
+        self.mtu = await self._backend.connect(self._incoming.put, self._on_lost)
         self._writer = asyncio.create_task(self._write_forever())
 
     async def read(self) -> bytes:
-        item = await self._incoming.get()
-        if isinstance(item, Exception):
-            raise item
-        return item
+        return await self._incoming.get()
 
     def write(self, data: bytes) -> None:
         if self._writer is None:
@@ -91,7 +88,7 @@ class BleTransport:
         writer, self._writer = self._writer, None
         if writer is None:
             return None
-        self._incoming.put_nowait(TransportClosed(reason))
+        self._incoming.put(TransportClosed(reason))
         if writer is asyncio.current_task():
             return None
         writer.cancel()

@@ -12,7 +12,8 @@ from flutex.errors import FlutexError
 COMMAND_MODULES = (
     "flutex.demo",
     "flutex.breath.cli",
-    "flutex.wiring", "flutex.flash",
+    "flutex.wiring",
+    "flutex.flash",
     "flutex.pitch.command",
     "flutex.audio.calibrate_command",
     "flutex.bench",

@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from flutex.arguments import positive_seconds
+from flutex.arguments import add_device_arguments, positive_seconds
 from flutex.client import DeviceClient
-from flutex.device import URL_HELP, open_device
+from flutex.device import open_device
 from flutex.errors import FlutexError
 from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost
 from flutex.profile import InstrumentProfile
@@ -38,8 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--seconds", type=positive_seconds, default=20.0, help="how long to stream (default 20)")
-    parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object, last line")
+    add_device_arguments(parser)
     parser.set_defaults(run=run)
 
 

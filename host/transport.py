@@ -38,6 +38,23 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+class Inbox:
+    """What a transport received, in order, from its callbacks to `Transport.read`: bytes, or the TransportClosed
+    that ended the link (raised to the reader in its place)."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes | TransportClosed] = asyncio.Queue()
+
+    def put(self, item: bytes | TransportClosed) -> None:
+        self._queue.put_nowait(item)
+
+    async def get(self) -> bytes:
+        item = await self._queue.get()
+        if isinstance(item, TransportClosed):
+            raise item
+        return item
+
+
 class SerialTransport:
     """A serial port (USB CDC, USB-UART bridge or pseudo-terminal) through pyserial, read via the event loop."""
 
@@ -46,7 +63,7 @@ class SerialTransport:
         self.baudrate = baudrate
         self.description = f"serial port {port}"
         self._serial: serial.Serial | None = None
-        self._incoming: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+        self._incoming = Inbox()
 
     async def open(self) -> None:
         try:
@@ -56,7 +73,7 @@ class SerialTransport:
                 f"cannot open {self.port} ({_reason(error)}): check the cable and the port name "
                 "(ls /dev/ttyACM* /dev/ttyUSB*), and that no other program holds it"
             ) from None
-        self._incoming = asyncio.Queue()
+        self._incoming = Inbox()
         asyncio.get_running_loop().add_reader(self._serial.fileno(), self._on_readable)
 
     def _on_readable(self) -> None:
@@ -66,16 +83,13 @@ class SerialTransport:
             if not data:
                 raise serial.SerialException("the port returned no data")
         except (serial.SerialException, OSError) as error:
-            self._incoming.put_nowait(TransportClosed(f"{self.port} went away ({_reason(error)})"))
+            self._incoming.put(TransportClosed(f"{self.port} went away ({_reason(error)})"))
             self._detach()
             return
-        self._incoming.put_nowait(data)
+        self._incoming.put(data)
 
     async def read(self) -> bytes:
-        item = await self._incoming.get()
-        if isinstance(item, Exception):
-            raise item
-        return item
+        return await self._incoming.get()
 
     def write(self, data: bytes) -> None:
         if self._serial is None:
@@ -93,7 +107,7 @@ class SerialTransport:
         if self._serial is None:
             return
         serial_port, self._serial = self._serial, None
-        self._incoming.put_nowait(TransportClosed(f"{self.port} was closed"))
+        self._incoming.put(TransportClosed(f"{self.port} was closed"))
         # no running loop, or the descriptor already gone: then nothing is registered any more
         with contextlib.suppress(RuntimeError, ValueError, OSError):
             asyncio.get_running_loop().remove_reader(serial_port.fileno())
