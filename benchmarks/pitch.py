@@ -13,8 +13,10 @@ Metrics (per frame, as defined in the issue): truth frames inside [onset + 40 ms
 the note's pitch; frames more than 80 ms before every onset and 250 ms after every offset (and after 0.3 s) are
 unvoiced. Raw pitch accuracy = voiced truth frames within 50 cents; octave errors = voiced truth frames off by
 1200 or 1902 cents (+-50); voicing false alarms = unvoiced truth frames reported voiced; real-time factor = audio
-duration / processing time on one core. The octave-prior section feeds Flute X a fingering stream derived from
-the truth (right, and deliberately wrong) for the flute-family files.
+duration / processing time on one core. The live-path section feeds Flute X 256-sample blocks one call at a time,
+as the microphone loop does, and reports its real-time factor, time per call and whether its frames equal file
+mode's. The octave-prior section feeds Flute X a fingering stream derived from the truth (right, and deliberately
+wrong) for the flute-family files.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 import soundfile
 
 from flutex.audio.synth import FLUTE_LIKE, melody
-from flutex.pitch import INSTRUMENTS, FingeringPrior, track
+from flutex.pitch import INSTRUMENTS, FingeringPrior, PitchFrames, PitchTracker, track
 from flutex.profile import InstrumentProfile
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -325,6 +327,42 @@ def run_tracker(tracker: Tracker, audio: dict[str, tuple[np.ndarray, int]]) -> t
     return predictions, seconds / busy
 
 
+# ---------------------------------------------------------------- live path
+
+
+def live_report(audio: dict[str, tuple[np.ndarray, int]], block: int = 256) -> None:
+    """The live path: `PitchTracker.process` called once per `block`-sample block, as the microphone loop does.
+    Per-call CPU time (one core), real-time factor, and whether the frames equal file mode's exactly."""
+    by_instrument: dict[str, list[float]] = {}
+    seconds: dict[str, float] = {}
+    identical = True
+    for name, (x, sr) in audio.items():
+        instrument = instrument_of(name)
+        tracker = PitchTracker(INSTRUMENTS[instrument], sr)
+        x = x.astype(np.float32)
+        blocks = [np.ascontiguousarray(x[start : start + block]) for start in range(0, len(x), block)]
+        calls, parts = by_instrument.setdefault(instrument, []), []
+        for samples in blocks:
+            start = time.process_time()
+            parts.append(tracker.process(samples))
+            calls.append(time.process_time() - start)
+        parts.append(tracker.flush())
+        seconds[instrument] = seconds.get(instrument, 0.0) + len(x) / sr
+        live = PitchFrames.concat(parts)
+        keep = (live.time_s >= 0) & (live.time_s <= len(x) / sr)
+        whole = track(x, sr, INSTRUMENTS[instrument])
+        identical &= bool(np.array_equal(live.f0_hz[keep], whole.f0_hz))
+    for instrument, calls in sorted(by_instrument.items()):
+        ms = np.array(calls) * 1e3
+        rtf = seconds[instrument] / ms.sum() * 1e3
+        print(
+            f"live path, {instrument} ({block}-sample blocks, {len(ms)} calls): {rtf:.0f}x "
+            f"real time; per call median {np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, "
+            f"max {ms.max():.2f} ms (a block lasts {block / SAMPLE_RATE * 1e3:.1f} ms)"
+        )
+    print(f"live path frames identical to file mode: {'yes' if identical else 'NO'}")
+
+
 # ---------------------------------------------------------------- octave prior
 
 
@@ -406,7 +444,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", type=Path, help="score this existing set (audio files + truth.json)")
     parser.add_argument("--render", type=Path, help="render our test set into this directory first")
-    parser.add_argument("--skip", nargs="*", default=[], help="trackers to skip, e.g. pyin")
+    parser.add_argument("--skip", nargs="*", default=[], help="parts to skip: pyin, aubio-yin, live...")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         setdir = args.set or args.render or Path(tmp)
@@ -437,6 +475,8 @@ def main() -> int:
             f"{label:<14}{result['rpa']:>7.4f}{result['octave'] * 100:>9.3f}{result['false_alarm'] * 100:>7.2f}"
             f"{rtf:>8.0f}   {by}"
         )
+    if "live" not in args.skip:
+        live_report(audio)
     prior_report(truth, audio)
     return 0
 

@@ -116,3 +116,20 @@ def test_streaming_in_any_block_sizes_matches_one_pass(block_sizes):
 
 def test_flute_like_default_harmonics_are_not_degenerate():
     assert FLUTE_LIKE[0] == max(FLUTE_LIKE)  # the default tone has its fundamental strongest
+
+
+def test_live_blocks_from_a_reused_buffer_match_one_pass():
+    """The microphone hands over the same ring slot again and again: the tracker must copy what it keeps."""
+    signal = harmonic_tone(midi_to_hz(74), 0.5, vibrato_cents=30)
+    reference = track(signal, SR, FLUTE)
+    tracker, slot, parts = PitchTracker(FLUTE, SR), np.zeros(300, np.float32), []
+    for start in range(0, len(signal), len(slot)):
+        chunk = signal[start : start + len(slot)]
+        slot[: len(chunk)] = chunk
+        parts.append(tracker.process(slot[: len(chunk)]))
+        slot[:] = np.nan  # the next callback overwrites the slot
+    parts.append(tracker.flush())
+    time_s = np.concatenate([p.time_s for p in parts])
+    f0 = np.concatenate([p.f0_hz for p in parts])
+    keep = (time_s >= 0) & (time_s <= len(signal) / SR)
+    assert np.array_equal(f0[keep], reference.f0_hz)

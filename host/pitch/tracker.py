@@ -23,7 +23,7 @@ import aubio
 import numpy as np
 
 from flutex.pitch.config import TrackerConfig
-from flutex.pitch.periodicity import level_dbfs, periodicity
+from flutex.pitch.periodicity import NAN, autocorrelation, emphasised_periodicity_at, periodicity_at, sliding_sums
 
 RATIO_MAX = 0.93  # c(P/2) / c(P) above this: the tone repeats at P/2, so P is an octave too low
 # ... unless the prior expects P: then only a tone that truly repeats at P/2 (ratio ~1, e.g. an overblown note
@@ -36,12 +36,14 @@ STICK_BONUS = 0.02  # prefer the octave the previous frame was in
 # tracker goes back to it.
 LEAP_RATIO_JUMP = 0.3
 LEAP_RISE_DB = 1.0
+# ... and rising faster than this: a tremolo of +-1.5 dB at 5.5 Hz (a flute's vibrato) rises at most ~52 dB/s
+LEAP_RISE_DB_PER_S = 52.0
 RATIO_MAX_AFTER_LEAP = 0.75
 LEAP_S = 0.3
 RATIO_SMOOTHING = 0.2  # per hop, for the running c(P/2)/c(P) of the current pitch and the running level
 PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
-PRE_EMPHASIS = 0.7  # x[n] - 0.7 x[n-1] before the voicing periodicity: whitens pink noise, keeps white noise fair
 PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
+_HALF_OCTAVE_UP, _HALF_OCTAVE_DOWN = 2**0.5, 2**-0.5
 _SILENT = (0.0, 0.0, 0.0)  # (time_s, f0_hz, confidence) standing in for the frames before and after a stream
 
 
@@ -75,18 +77,27 @@ class PitchTracker:
         self.prior = prior
         self.window = config.window_samples(sample_rate_hz)
         self.hop = config.hop_samples(sample_rate_hz)
-        self._aubio = aubio.pitch("yinfft", self.window, self.hop, sample_rate_hz)
-        self._aubio.set_unit("Hz")
-        self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
-        # Periodicity is measured at a reduced rate that still holds 4 harmonics of fmax_hz (far more for
-        # typical notes): 2-4x cheaper. Only when hops fall on whole reduced samples.
+        # aubio and the periodicity evidence both work at a reduced rate (means of d samples) that still holds 4
+        # harmonics of fmax_hz (far more for typical notes): 2-4x cheaper. Only when hops fall on whole reduced
+        # samples. The level gates use the full-rate signal.
         decimation = 1 << max(0, int(np.log2(sample_rate_hz / (8 * config.fmax_hz))))
         self._decimation = decimation if self.hop % decimation == 0 else 1
-        self._max_lag = sample_rate_hz / config.fmin_hz * 1.03 / self._decimation
-        # correlate over three of the longest periods; longer spans cost time and add little
-        room = self.window // self._decimation - int(np.ceil(self._max_lag)) - 2
-        self._span = min(room, int(3 * self._max_lag))
+        self._reduced_rate_hz = sample_rate_hz / self._decimation
+        self._reduced_hop = self.hop // self._decimation
+        self._mean_weights = np.full(self._decimation, 1.0 / self._decimation)  # (exact: d is a power of two)
+        reduced_window = self.window // self._decimation
+        self._aubio = aubio.pitch("yinfft", reduced_window, self._reduced_hop, round(self._reduced_rate_hz))
+        self._aubio.set_unit("Hz")
+        self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
+        self._max_lag = self._reduced_rate_hz / config.fmin_hz * 1.03
+        # Correlate over three of the longest periods (longer spans cost time and add little), and keep lags up to
+        # the end of the (emphasised, one sample shorter) frame: aubio's period may lie beyond the range, with an
+        # octave of it inside. A frame's autocorrelation is only computed as far as its lags need.
+        longest = int(self._max_lag * 1.02) + 3  # the longest period, its refinement step and the interpolation
+        self._span = min(reduced_window - 1 - longest, int(3 * self._max_lag))
+        self._n_lags = reduced_window - 3 - self._span  # (the pre-emphasised sums read two samples further)
         self._history = np.zeros(self.window - self.hop, dtype=np.float32)
+        self._reduced_history = np.zeros(reduced_window - self._reduced_hop, dtype=np.float64)
         self._pending = np.zeros(0, dtype=np.float32)
         self._frames_seen = 0
         self._peak_db = -200.0
@@ -98,6 +109,8 @@ class PitchTracker:
         self._leap_from_hz = 0.0
         self._leap_frames = 0
         self._leap_window = round(LEAP_S * sample_rate_hz / self.hop)
+        self._attack_db = LEAP_RISE_DB_PER_S * self.hop / sample_rate_hz
+        self._last_level_db = -200.0
         # the lookahead queue: decided frames waiting for their successor before smoothing
         self._queue: list[tuple[float, float, float]] = [_SILENT]
 
@@ -106,34 +119,53 @@ class PitchTracker:
         return self.config.latency_s(self.sample_rate_hz)
 
     def process(self, samples: np.ndarray) -> PitchFrames:
-        """Analyse `samples` (mono float32, any length) and return the frames finalised by them."""
-        data = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).ravel()])
-        n_hops = len(data) // self.hop
-        self._pending = data[n_hops * self.hop :]
+        """Analyse `samples` (mono float32, any length) and return the frames finalised by them.
+
+        The live path calls this once per audio block, so the work per call is a few C calls per hop (aubio, one
+        autocorrelation, one energy), a few per block (the reduced signal, the sliding sums) and plain-Python
+        arithmetic on the tables (see `periodicity`). A frame's result depends only on its own samples and the
+        frames before it, never on where the blocks were cut.
+        """
+        samples = np.asarray(samples, dtype=np.float32).ravel()
+        data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
+        hop, n_hops = self.hop, len(data) // self.hop
+        self._pending = data[n_hops * hop :].copy()  # (a copy: `samples` may be the caller's reused buffer)
         if n_hops == 0:
             return PitchFrames.concat([])
-        raw_hz = np.empty(n_hops, dtype=np.float64)
-        for i in range(n_hops):
-            raw_hz[i] = self._aubio(data[i * self.hop : (i + 1) * self.hop])[0]
-        stream = np.concatenate([self._history, data[: n_hops * self.hop]])
-        self._history = stream[len(stream) - len(self._history) :]
-        frames = np.lib.stride_tricks.sliding_window_view(stream, self.window)[:: self.hop][:n_hops]
-        d = self._decimation
-        reduced = stream.reshape(-1, d).mean(axis=1) if d > 1 else stream  # one pass, not once per frame
-        # Voicing looks at a pre-emphasised copy: that flattens pink (room, breath) noise, which is otherwise
-        # strongly correlated at short lags, while a periodic tone stays exactly as periodic. The octave tests
-        # keep the plain signal, whose weak fundamentals pre-emphasis would weaken further.
-        emphasised = np.concatenate([reduced[:1], reduced[1:] - PRE_EMPHASIS * reduced[:-1]])
+        fresh = data[: n_hops * hop]
+        stream = np.concatenate([self._history, fresh])
+        self._history = stream[n_hops * hop :]
+        d, reduced_hop = self._decimation, self._reduced_hop
+        # one pass over the new samples, not once per frame (means of d float32 samples, exact in float64)
+        fresh_reduced = fresh.reshape(-1, d) @ self._mean_weights
+        for_aubio = fresh_reduced.astype(np.float32)
+        raw_hz = [float(self._aubio(for_aubio[i * reduced_hop : (i + 1) * reduced_hop])[0]) for i in range(n_hops)]
+        reduced = np.concatenate([self._reduced_history, fresh_reduced])
+        self._reduced_history = reduced[n_hops * reduced_hop :]
+        # each frame's tables only as far as its own lags need them
+        span, n_lags = self._span, [self._lags_needed(f) for f in raw_hz]
+        autocorrelations = [
+            autocorrelation(reduced[i * reduced_hop :], span, n) if n else [] for i, n in enumerate(n_lags)
+        ]
+        sums = sliding_sums(reduced, reduced_hop, span, max(3, *n_lags), autocorrelations)
         first = self._frames_seen
         self._frames_seen += n_hops
-        times = ((np.arange(first, first + n_hops) + 1) * self.hop - self.window / 2) / self.sample_rate_hz
-        return self._decide(
-            times, raw_hz, level_dbfs(frames), self._frames(reduced, n_hops), self._frames(emphasised, n_hops)
-        )
-
-    def _frames(self, reduced: np.ndarray, n_hops: int) -> np.ndarray:
-        d = self._decimation
-        return np.lib.stride_tricks.sliding_window_view(reduced, self.window // d)[:: self.hop // d][:n_hops]
+        window, rate = self.window, self.sample_rate_hz
+        times = [((first + i + 1) * hop - window / 2) / rate for i in range(n_hops)]
+        expected = [0.0] * n_hops if self.prior is None else self.prior.expected_hz(np.asarray(times)).tolist()
+        out: list[tuple[float, float, float]] = []
+        for i in range(n_hops):
+            o = i * reduced_hop
+            frame = stream[i * hop : i * hop + window]
+            level_db = 10.0 * math.log10(max(float(np.dot(frame, frame)) / window, 1e-20))
+            f_raw, corr, conf = self._evidence(raw_hz[i], autocorrelations[i], reduced[o:], sums[i])
+            f0 = self._choose(f_raw, corr, expected[i], level_db)
+            f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
+            self._queue.append((times[i], f0, conf))
+            if len(self._queue) == 3:
+                out.append(self._smooth(self._queue))
+                del self._queue[0]
+        return _as_frames(out)
 
     def flush(self) -> PitchFrames:
         """Push half a window of silence through so the last samples' frames come out; the stream ends here
@@ -145,52 +177,52 @@ class PitchTracker:
             return tail
         return PitchFrames.concat([tail, _as_frames([last])])
 
-    def _decide(
-        self, times: np.ndarray, raw_hz: np.ndarray, levels: np.ndarray, frames: np.ndarray, emphasised: np.ndarray
-    ) -> PitchFrames:
-        rate = self.sample_rate_hz / self._decimation
-        period = np.where(raw_hz > 0, rate / np.maximum(raw_hz, 1e-9), np.nan)
-        period, peak = self._refine(frames, period)
-        raw_hz = np.where(np.isfinite(period), rate / period, 0.0)
-        lags = np.stack([period / 4, period / 2, period * 2])
-        lags[lags > self._max_lag] = np.nan
-        quarter, half, double = (periodicity(frames, lag, self._span) for lag in lags)
-        corr = np.stack([quarter, half, peak, double])
-        # periodic at the true period means periodic at twice aubio's period whichever octave is chosen
-        voicing = np.fmax(periodicity(emphasised, period, self._span), periodicity(emphasised, lags[2], self._span))
-        voicing = np.clip(np.nan_to_num(voicing), 0.0, 1.0)
-        expected = self.prior.expected_hz(times) if self.prior is not None else np.zeros(len(times))
-        out: list[tuple[float, float, float]] = []
-        # plain Python floats from here on: this loop runs once per hop and numpy scalars are slow
-        columns = zip(
-            times.tolist(),
-            raw_hz.tolist(),
-            corr.T.tolist(),
-            expected.tolist(),
-            levels.tolist(),
-            voicing.tolist(),
-            strict=True,
-        )
-        for time_s, f_raw, frame_corr, expected_hz, level_db, conf in columns:
-            f0 = self._choose(f_raw, frame_corr, expected_hz, level_db)
-            f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
-            self._queue.append((time_s, f0, conf))
-            if len(self._queue) == 3:
-                out.append(self._smooth(self._queue))
-                del self._queue[0]
-        return _as_frames(out)
+    def _lags_needed(self, raw_hz: float) -> int:
+        """How many whole lags of a frame's autocorrelation `_evidence` reads for aubio's estimate `raw_hz`: up to
+        the refined period plus one step, or twice it within the range, plus two for the interpolation and the
+        pre-emphasised copy."""
+        if not raw_hz > 0:
+            return 0
+        period = self._reduced_rate_hz / raw_hz
+        step = max(1.0, period / 64)
+        return min(self._n_lags, int(max(period + step, min(2 * (period + step), self._max_lag))) + 3)
 
-    def _refine(self, frames: np.ndarray, period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Move aubio's period to the vertex of a parabola through the periodicity one sample either side:
-        aubio's yinfft is off by a few cents, which matters when the tutor grades intonation."""
-        step = np.maximum(1.0, period / 64)  # the peak's width scales with the period
-        before, centre, after = (periodicity(frames, period + k * step, self._span) for k in (-1, 0, 1))
+    def _evidence(
+        self, raw_hz: float, r: list[float], frame: np.ndarray, sums: list[list[float]]
+    ) -> tuple[float, list[float], float]:
+        """Refined f0, periodicities at (P/4, P/2, P, 2P) of the refined period P, and the voicing periodicity.
+
+        The refinement moves aubio's period to the vertex of a parabola through the periodicity one step either
+        side: aubio's yinfft is off by a few cents, which matters when the tutor grades intonation."""
+        if not raw_hz > 0:
+            return 0.0, [NAN, NAN, NAN, NAN], 0.0
+        period = self._reduced_rate_hz / raw_hz
+        step = max(1.0, period / 64)  # the peak's width scales with the period
+        s, x, _ = sums
+        before = periodicity_at(r, s, x, period - step)
+        centre = periodicity_at(r, s, x, period)
+        after = periodicity_at(r, s, x, period + step)
         curvature = before - 2 * centre + after
-        ok = np.isfinite(curvature) & (curvature < 0)
-        shift = np.zeros_like(centre)
-        shift[ok] = np.clip(0.5 * (before[ok] - after[ok]) / curvature[ok], -1.0, 1.0)
-        peak = centre - 0.25 * (before - after) * shift
-        return period + shift * step, np.where(ok, peak, centre)
+        peak = centre
+        if curvature < 0:  # (False when any is NaN)
+            shift = min(1.0, max(-1.0, 0.5 * (before - after) / curvature))
+            peak = centre - 0.25 * (before - after) * shift
+            period += shift * step
+        max_lag = self._max_lag
+        quarter, half, double = (
+            periodicity_at(r, s, x, lag) if lag <= max_lag else NAN for lag in (period / 4, period / 2, 2 * period)
+        )
+        # Voicing looks at a pre-emphasised copy: that flattens pink (room, breath) noise, which is otherwise
+        # strongly correlated at short lags, while a periodic tone stays exactly as periodic. The octave tests
+        # keep the plain signal, whose weak fundamentals pre-emphasis would weaken further. Periodic at the true
+        # period means periodic at twice aubio's period whichever octave is chosen.
+        span = self._span
+        conf = emphasised_periodicity_at(r, frame, sums, span, period)
+        conf_double = emphasised_periodicity_at(r, frame, sums, span, 2 * period) if 2 * period <= max_lag else NAN
+        if conf_double > conf or conf != conf:  # fmax: NaN only when both are
+            conf = conf_double
+        conf = min(1.0, max(0.0, conf)) if conf == conf else 0.0
+        return self._reduced_rate_hz / period, [quarter, half, peak, double], conf
 
     def _choose(self, raw_hz: float, corr: list[float], expected_hz: float, level_db: float) -> float:
         """Pick the octave of aubio's estimate; 0 when no octave of it is in range and periodic."""
@@ -201,7 +233,9 @@ class PitchTracker:
                 candidates.append((f0, c, half / c if math.isfinite(half) else 0.0))
         if self._leap_frames:
             self._leap_frames -= 1
-        rising = level_db - self._level_avg_db > LEAP_RISE_DB
+        # a new attack: above the recent level, and rising faster than a vibrato's tremolo can
+        rising = level_db - self._level_avg_db > LEAP_RISE_DB and level_db - self._last_level_db > self._attack_db
+        self._last_level_db = level_db
         self._level_avg_db += RATIO_SMOOTHING * (level_db - self._level_avg_db)
         for f0, _, ratio in candidates:
             if rising and _same_octave(f0, self._last_f0) and ratio - self._ratio_avg > LEAP_RATIO_JUMP:
@@ -252,12 +286,14 @@ class PitchTracker:
 
 def _same_octave(f0_hz: float, reference_hz: float) -> bool:
     """Within half an octave of `reference_hz` (False when either is 0, i.e. unknown)."""
-    return f0_hz > 0 and reference_hz > 0 and abs(math.log2(f0_hz / reference_hz)) < 0.5
+    return f0_hz > 0 and reference_hz > 0 and _HALF_OCTAVE_DOWN < f0_hz / reference_hz < _HALF_OCTAVE_UP
 
 
 def _as_frames(rows: list[tuple[float, float, float]]) -> PitchFrames:
-    array = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    return PitchFrames(array[:, 0], array[:, 1].astype(np.float32), array[:, 2].astype(np.float32))
+    if not rows:
+        return PitchFrames.concat([])
+    time_s, f0_hz, confidence = zip(*rows, strict=True)
+    return PitchFrames(np.array(time_s), np.array(f0_hz, np.float32), np.array(confidence, np.float32))
 
 
 def track(
