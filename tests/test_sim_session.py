@@ -90,6 +90,8 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     client.resume_heartbeats()
     refused = await client.set_clutch(True)
     assert not refused.accepted and refused.code == wire.E_NOT_ARMED, "after a trip the host must arm again"
-    await asyncio.sleep(0.5)
+    # the servos park through the slew limit: wait for the board to say all are back at neutral
+    while any((await next_event(events, HapticStatus, 1.0)).positions):
+        pass
     parked = [c.value for c in board.output_log if c.gpio == FIRST_SERVO_GPIO][-1]
     assert abs(_angle_deg(parked) - SERVOS["fingers"][0]["neutral_deg"]) < 0.5, "servos park at neutral"
