@@ -95,3 +95,31 @@ def test_a_steady_flow_is_found_within_100_ms(flow_per_s, sign):
             assert change.phase is (Phase.INHALE if sign > 0 else Phase.EXHALE)
     assert found_at is not None and found_at <= 0.1
     assert detector.flow_per_s == pytest.approx(sign * flow_per_s, rel=0.02)
+
+
+def test_the_mixer_weights_the_channels_that_move():
+    """A chest breather's ribs carry the signal: the matched mix weights them up, and is quieter than the plain sum."""
+    calibration, _ = guided_calibration(NOISY, seed=1)
+    detector = PhaseDetector(calibration)
+    for sample in belt_samples(BreathingModel(chest_only(), NOISY, seed=2).record(30.0, 100.0)):
+        detector.update(sample)
+    abdomen, back, ribs_left, ribs_right = detector.mixer.weights
+    assert min(ribs_left, ribs_right) > 3 * max(abdomen, back)
+    assert detector.mixer.noise < 0.9 * calibration.level_noise
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    moves=st.tuples(*[st.floats(-50.0, 50.0)] * 4),
+    noise_pa=st.tuples(*[st.floats(0.5, 10.0)] * 4),
+    seed=st.integers(0, 100),
+)
+def test_the_mix_is_never_noisier_than_the_plain_sum(moves, noise_pa, seed):
+    rng = np.random.default_rng(seed)
+    calibration = Calibration((0.0,) * 4, (1000.0, 400.0, 500.0, 500.0), noise_pa)
+    detector = PhaseDetector(calibration)
+    for i in range(300):
+        wave = np.sin(i / 30.0)
+        channels = tuple(float(m * wave + rng.normal(0.0, n)) for m, n in zip(moves, noise_pa, strict=True))
+        detector.update(BeltSample(i / 100, i, channels))  # type: ignore[arg-type]
+        assert detector.mixer.noise <= calibration.level_noise * (1 + 1e-9)

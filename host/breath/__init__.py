@@ -13,7 +13,7 @@ and for a recording, `analyse(samples, BreathAnalyser(calibration))`.
 
 from flutex.breath.analyser import BreathAnalyser, BreathEvent, BreathReport, analyse
 from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
-from flutex.breath.phases import Phase, PhaseChange, PhaseConfig, PhaseDetector
+from flutex.breath.phases import ChannelMixer, Phase, PhaseChange, PhaseConfig, PhaseDetector
 from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
 from flutex.breath.share import Inhale, InhaleTracker, abdominal_share
 from flutex.breath.support import HeldNote, SoundGate, SupportConfig, SupportTracker
@@ -24,6 +24,7 @@ __all__ = [
     "BreathReport",
     "Calibration",
     "CalibrationError",
+    "ChannelMixer",
     "HeldNote",
     "Inhale",
     "InhaleTracker",
