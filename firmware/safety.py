@@ -34,7 +34,7 @@ class Envelope:
         self._timeout_us = cfg["watchdog_ms"] * 1000 - WATCHDOG_MARGIN_US
         self._max_press = limits["max_press_permille"]
         self._max_engage_us = limits["max_engage_ms"] * 1000
-        self.max_guide_ms = limits["max_guide_ms"]
+        self._max_guide_ms = limits["max_guide_ms"]
         count = len(servos)
         self.targets = [0] * count
         self.positions = [0] * count
@@ -101,8 +101,8 @@ class Envelope:
 
     def guide(self, targets, duration_ms, force_permille):
         """Press a fingering with the clutch engaged for a bounded time, at a graded force (press scaled)."""
-        if duration_ms > self.max_guide_ms:
-            return None, (wire.E_LIMIT, "guide of %d ms longer than %d ms" % (duration_ms, self.max_guide_ms))
+        if duration_ms > self._max_guide_ms:
+            return None, (wire.E_LIMIT, "guide of %d ms longer than %d ms" % (duration_ms, self._max_guide_ms))
         if force_permille > 1000:
             return None, (wire.E_LIMIT, "force %d outside 0..1000" % force_permille)
         pressed = [target * force_permille // 1000 if target > 0 else target for target in targets]

@@ -18,6 +18,13 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """A count: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """--device (which board, by URL) and --json, as every command that talks to a board takes them."""
     parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")

@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from flutex.arguments import add_device_arguments, positive_seconds
+from flutex.arguments import add_device_arguments, positive_int, positive_seconds
 from flutex.client import DeviceClient
 from flutex.demo import EchoGuide, SessionStats
 from flutex.device import open_device
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"{RELEASE_MAX_MS:g} ms, or not within {RELEASE_TIMEOUT_S:g} s."
         ),
     )
-    watchdog.add_argument("--trials", type=_positive_int, default=20, help="how many releases to time (default 20)")
+    watchdog.add_argument("--trials", type=positive_int, default=20, help="how many releases to time (default 20)")
     watchdog.add_argument("--json", action="store_true", help="print the result as one JSON object, last line")
     watchdog.set_defaults(run=run_watchdog)
     rates = benches.add_parser(
@@ -66,12 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rates.add_argument("--seconds", type=positive_seconds, default=30.0, help="board time to stream (default 30)")
     add_device_arguments(rates)
     rates.set_defaults(run=run_rates)
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
-    return int(text)
 
 
 def run_watchdog(args: argparse.Namespace) -> int:

@@ -42,8 +42,7 @@ def pin_uses(pinmap: dict[str, Any]) -> list[PinUse]:
         PinUse(channel["gpio"], "adc", "pressure.belt", f"belt sensor {channel['channel']}")
         for channel in pressure["belt"]
     ]
-    if "estop" in pinmap:
-        uses.append(PinUse(pinmap["estop"]["gpio"], "input", "estop", "e-stop button (sense)"))
+    uses.append(PinUse(pinmap["estop"]["gpio"], "input", "estop", "e-stop button (sense)"))
     uses += [
         PinUse(finger["gpio"], "pwm", "servos.fingers", f"finger servo {finger['finger']} (signal)")
         for finger in pinmap["servos"]["fingers"]
