@@ -133,3 +133,19 @@ def test_live_blocks_from_a_reused_buffer_match_one_pass():
     f0 = np.concatenate([p.f0_hz for p in parts])
     keep = (time_s >= 0) & (time_s <= len(signal) / SR)
     assert np.array_equal(f0[keep], reference.f0_hz)
+
+
+@pytest.mark.parametrize(("old", "new"), [(91, 84), (86, 79), (79, 72)])
+def test_a_note_over_the_previous_one_ringing_reads_its_own_octave(old, new):
+    """A fifth above still ringing (room, release) makes the mix periodic an octave under the new note; it must
+    not read there, since nothing sounds at that fundamental."""
+    ring_s, note_s = 0.3, 0.5
+    old_tone = harmonic_tone(midi_to_hz(old), ring_s + note_s)
+    t = np.arange(len(old_tone)) / SR
+    ringing = old_tone * np.where(t < ring_s, 1.0, 0.4 * np.exp(-(t - ring_s) / 0.6))  # -8 dB, then fading
+    signal = ringing.copy()
+    start = int(ring_s * SR)
+    signal[start:] += harmonic_tone(midi_to_hz(new), note_s)[: len(signal) - start]
+    frames = track(signal.astype(np.float32), SR, FLUTE)
+    cents = cents_off(frames, midi_to_hz(new), start_s=ring_s + 0.04, end_s=ring_s + note_s - 0.05)
+    assert np.mean(np.abs(cents) < 50) > 0.97, cents

@@ -1,13 +1,14 @@
 """Streaming pitch tracker: aubio's yinfft proposes an f0 per hop; our post-processing decides.
 
-Per frame: aubio `yinfft` gives a raw f0. Its octave neighbours (f0/2, f0, 2 f0) become candidates, each scored
-by its periodicity (see `periodicity`). A candidate period P is only acceptable when the frame is clearly *less*
+Per frame: aubio `yinfft` gives a raw f0. Its octave neighbours (f0/2, f0, 2 f0) become candidates, each scored by
+its periodicity (see `periodicity`). A candidate period P is only acceptable when the frame is clearly *less*
 periodic at P/2 than at P (otherwise the tone's true period is P/2 and P would be an octave too low). Among the
-acceptable candidates the most periodic one wins, with small bonuses for staying on the previous frame's pitch
-and for agreeing with the optional octave prior (the flute's fingering); after an octave leap up, the old octave
-must prove itself again (see LEAP_*). Voicing is a hysteresis on the periodicity of a pre-emphasised copy, gated
-by level; a 3-frame median with one frame of lookahead removes single-frame glitches. docs/pitch.md has the why
-and the measurements.
+acceptable candidates the most periodic one wins, with small bonuses for staying on the previous frame's pitch and
+for agreeing with the optional octave prior (the flute's fingering); after an octave leap up, the old octave must
+prove itself again (see LEAP_*), and a winner with nothing sounding at its fundamental (the common period of a new
+note and an old one still ringing) gives way to a higher acceptable candidate (see `spectrum`). Voicing is a
+hysteresis on the periodicity of a pre-emphasised copy, gated by level; a 3-frame median with one frame of lookahead
+removes single-frame glitches. docs/pitch.md has the why and the measurements.
 
 Feed blocks of any size with `process`; it returns the frames it could finalise (one hop behind, for the
 lookahead). `flush` finishes the stream. `track` runs a whole signal.
@@ -24,6 +25,7 @@ import numpy as np
 
 from flutex.pitch.config import TrackerConfig
 from flutex.pitch.periodicity import NAN, autocorrelation, emphasised_periodicity_at, periodicity_at, sliding_sums
+from flutex.pitch.spectrum import FundamentalProbe
 
 RATIO_MAX = 0.93  # c(P/2) / c(P) above this: the tone repeats at P/2, so P is an octave too low
 # ... unless the prior expects P: then only a tone that truly repeats at P/2 (ratio ~1, e.g. an overblown note
@@ -41,6 +43,9 @@ LEAP_RISE_DB_PER_S = 52.0
 RATIO_MAX_AFTER_LEAP = 0.75
 LEAP_S = 0.3
 RATIO_SMOOTHING = 0.2  # per hop, for the running c(P/2)/c(P) of the current pitch and the running level
+# A candidate whose fundamental is this far under its strongest of harmonics 1-3 is the common period of two notes
+# (a new one over the old one ringing), not a tone: a higher acceptable candidate wins instead (see `spectrum`).
+FUNDAMENTAL_MIN_DB = -30.0
 PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
 PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
 _HALF_OCTAVE_UP, _HALF_OCTAVE_DOWN = 2**0.5, 2**-0.5
@@ -86,6 +91,8 @@ class PitchTracker:
         self._reduced_hop = self.hop // self._decimation
         self._mean_weights = np.full(self._decimation, 1.0 / self._decimation)  # (exact: d is a power of two)
         reduced_window = self.window // self._decimation
+        self._reduced_window = reduced_window
+        self._fundamental = FundamentalProbe(reduced_window, self._reduced_rate_hz)
         self._aubio = aubio.pitch("yinfft", reduced_window, self._reduced_hop, round(self._reduced_rate_hz))
         self._aubio.set_unit("Hz")
         self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
@@ -159,7 +166,7 @@ class PitchTracker:
             frame = stream[i * hop : i * hop + window]
             level_db = 10.0 * math.log10(max(float(np.dot(frame, frame)) / window, 1e-20))
             f_raw, corr, conf = self._evidence(raw_hz[i], autocorrelations[i], reduced[o:], sums[i])
-            f0 = self._choose(f_raw, corr, expected[i], level_db)
+            f0 = self._choose(f_raw, corr, expected[i], level_db, reduced[o : o + self._reduced_window])
             f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
             self._queue.append((times[i], f0, conf))
             if len(self._queue) == 3:
@@ -224,8 +231,13 @@ class PitchTracker:
         conf = min(1.0, max(0.0, conf)) if conf == conf else 0.0
         return self._reduced_rate_hz / period, [quarter, half, peak, double], conf
 
-    def _choose(self, raw_hz: float, corr: list[float], expected_hz: float, level_db: float) -> float:
-        """Pick the octave of aubio's estimate; 0 when no octave of it is in range and periodic."""
+    def _choose(
+        self, raw_hz: float, corr: list[float], expected_hz: float, level_db: float, frame: np.ndarray
+    ) -> float:
+        """Pick the octave of aubio's estimate; 0 when no octave of it is in range and periodic.
+
+        `frame` is the frame at the reduced rate, for the fundamental check when a lower candidate beats a higher
+        acceptable one."""
         candidates = []
         for k, factor in ((1, 2.0), (2, 1.0), (3, 0.5)):  # corr rows: P/4, P/2, P, 2P
             f0, c, half = raw_hz * factor, corr[k], corr[k - 1]
@@ -240,7 +252,7 @@ class PitchTracker:
         for f0, _, ratio in candidates:
             if rising and _same_octave(f0, self._last_f0) and ratio - self._ratio_avg > LEAP_RATIO_JUMP:
                 self._leap_from_hz, self._leap_frames = f0, self._leap_window
-        best_score, best = -math.inf, (0.0, 0.0, 0.0)
+        acceptable = []  # (score, candidate)
         for f0, c, ratio in candidates:
             expected = _same_octave(f0, expected_hz)
             if self._leap_frames and _same_octave(f0, self._leap_from_hz):
@@ -250,10 +262,16 @@ class PitchTracker:
             if ratio > limit:
                 continue
             score = c + (PRIOR_BONUS if expected else 0.0) + (STICK_BONUS if _same_octave(f0, self._last_f0) else 0.0)
-            if score > best_score:
-                best_score, best = score, (f0, c, ratio)
-        if best_score == -math.inf and candidates:  # every period repeats at its half: take the shortest
+            acceptable.append((score, (f0, c, ratio)))
+        if acceptable:
+            _, best = max(acceptable)
+            higher = [entry for entry in acceptable if entry[1][0] > best[0] * _HALF_OCTAVE_UP]
+            if higher and self._fundamental.level_db(frame, best[0]) < FUNDAMENTAL_MIN_DB:
+                _, best = max(higher)
+        elif candidates:  # every period repeats at its half: take the shortest
             best = min(candidates, key=lambda candidate: candidate[2])
+        else:
+            best = (0.0, 0.0, 0.0)
         f0, _, ratio = best
         if _same_octave(f0, self._last_f0):
             self._ratio_avg += RATIO_SMOOTHING * (ratio - self._ratio_avg)
