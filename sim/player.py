@@ -15,7 +15,7 @@ import numpy as np
 
 from flutex.hardware import load_pinmap
 from flutex.profile import InstrumentProfile
-from flutex.sim.breathing import BreathingModel, BreathPattern, diaphragmatic
+from flutex.sim.breathing import EXHALE, BreathingModel, BreathPattern, diaphragmatic
 
 TOUCH_OPEN = 20000  # ESP32-S3 touch reading of an uncovered pad
 TOUCH_CLOSED = 60000  # ... and of a pad under a finger
@@ -54,7 +54,8 @@ class VirtualPlayer:
         self._rng = np.random.default_rng(seed)
         fingerings = [self.profile.fingering_for(midi) for midi, _ in melody]
         self._masks = [mask for mask, _ in fingerings]
-        self._overblown = [overblown for _, overblown in fingerings]
+        self._midis = np.array([midi for midi, _ in melody])
+        self._blowing_pa = np.array([OVERBLOW_PA if overblown else PLAY_PA for _, overblown in fingerings])
         self._ends_s = np.cumsum([seconds for _, seconds in melody])
         pads = {pad["hole"]: pad["gpio"] for pad in self.pinmap["touch"]["pads"]}
         self._touch_gpios = [pads[hole] for hole in self.profile.holes]  # bit i of the mask = hole i
@@ -67,11 +68,21 @@ class VirtualPlayer:
 
     def moment(self, t_s: float) -> Moment:
         """What the player does at `t_s`: the melody loops; it blows only while its breathing says it plays."""
-        index = int(np.searchsorted(self._ends_s, t_s % self._ends_s[-1], side="right"))
-        frame = self.breathing.frame(t_s)
-        blowing = frame.phase == "exhale"
-        mouth_pa = (OVERBLOW_PA if self._overblown[index] else PLAY_PA) if blowing else 0.0
-        return Moment(self._masks[index], mouth_pa, frame.channels_pa)
+        _, mouth_pa = self.sounding(np.array([t_s]))
+        index = int(self._note_index(np.array([t_s]))[0])
+        return Moment(self._masks[index], float(mouth_pa[0]), self.breathing.frame(t_s).channels_pa)
+
+    def sounding(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Noise-free truth at each time: the MIDI note the flute sounds (0 = silent) and the blowing pressure.
+
+        It blows while its breathing exhales, harder for an overblown note; the flute sounds the melody's note."""
+        index = self._note_index(t_s)
+        blowing = self.breathing.phase(t_s) == EXHALE
+        return np.where(blowing, self._midis[index], 0), np.where(blowing, self._blowing_pa[index], 0.0)
+
+    def _note_index(self, t_s: np.ndarray) -> np.ndarray:
+        """Which note of the (looping) melody is fingered at each time."""
+        return np.searchsorted(self._ends_s, np.mod(t_s, self._ends_s[-1]), side="right")
 
     def inputs_at(self, t_s: float) -> dict[int, int]:
         """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise."""

@@ -18,6 +18,18 @@ def midi_to_hz(midi: float) -> float:
     return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
 
+def harmonic_sum(
+    phase: np.ndarray, f0_hz: float | np.ndarray, harmonics: Sequence[float], sample_rate_hz: int
+) -> np.ndarray:
+    """Sum over k of harmonics[k - 1] * sin(k * phase), leaving out partials at or above Nyquist (per sample when
+    `f0_hz` is an array, so a changing pitch never aliases)."""
+    nyquist = sample_rate_hz / 2
+    tone = np.zeros(len(phase))
+    for k, amplitude in enumerate(harmonics, 1):
+        tone += np.where(k * np.asarray(f0_hz) < nyquist, amplitude * np.sin(k * phase), 0.0)
+    return tone
+
+
 def harmonic_tone(
     f0_hz: float,
     duration_s: float,
@@ -31,9 +43,7 @@ def harmonic_tone(
     t = np.arange(int(duration_s * sample_rate_hz)) / sample_rate_hz
     inst_hz = f0_hz * 2.0 ** (vibrato_cents / 1200.0 * np.sin(2 * np.pi * vibrato_hz * t))
     phase = 2 * np.pi * np.cumsum(inst_hz) / sample_rate_hz
-    nyquist = sample_rate_hz / 2
-    tone = sum(a * np.sin(k * phase) for k, a in enumerate(harmonics, 1) if k * f0_hz < nyquist)
-    tone = np.asarray(tone, dtype=np.float64)
+    tone = harmonic_sum(phase, f0_hz, harmonics, sample_rate_hz)
     ramp = min(int(fade_s * sample_rate_hz), len(t) // 2)
     if ramp:
         envelope = np.ones(len(t))
