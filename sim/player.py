@@ -68,21 +68,20 @@ class VirtualPlayer:
 
     def moment(self, t_s: float) -> Moment:
         """What the player does at `t_s`: the melody loops; it blows only while its breathing says it plays."""
-        _, mouth_pa = self.sounding(np.array([t_s]))
-        index = int(self._note_index(np.array([t_s]))[0])
-        return Moment(self._masks[index], float(mouth_pa[0]), self.breathing.frame(t_s).channels_pa)
+        index, _, mouth_pa = self._fingering_and_breath(np.array([t_s]))
+        return Moment(self._masks[int(index[0])], float(mouth_pa[0]), self.breathing.frame(t_s).channels_pa)
 
     def sounding(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Noise-free truth at each time: the MIDI note the flute sounds (0 = silent) and the blowing pressure.
+        """Noise-free truth at each time: the MIDI note the flute sounds (0 = silent) and the blowing pressure."""
+        index, blowing, mouth_pa = self._fingering_and_breath(t_s)
+        return np.where(blowing, self._midis[index], 0), mouth_pa
 
-        It blows while its breathing exhales, harder for an overblown note; the flute sounds the melody's note."""
-        index = self._note_index(t_s)
+    def _fingering_and_breath(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """At each time: which note of the (looping) melody is fingered, whether the player blows (while its
+        breathing exhales), and how hard (harder for an overblown note)."""
+        index = np.searchsorted(self._ends_s, np.mod(t_s, self._ends_s[-1]), side="right")
         blowing = self.breathing.phase(t_s) == EXHALE
-        return np.where(blowing, self._midis[index], 0), np.where(blowing, self._blowing_pa[index], 0.0)
-
-    def _note_index(self, t_s: np.ndarray) -> np.ndarray:
-        """Which note of the (looping) melody is fingered at each time."""
-        return np.searchsorted(self._ends_s, np.mod(t_s, self._ends_s[-1]), side="right")
+        return index, blowing, np.where(blowing, self._blowing_pa[index], 0.0)
 
     def inputs_at(self, t_s: float) -> dict[int, int]:
         """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise."""
