@@ -11,7 +11,14 @@ import wire
 from actuators import FingerServo
 from link import Link
 
-FIRMWARE_VERSION = "0.1.0"
+FIRMWARE_VERSION = "0.2.0"
+# A session (opened by a HELLO of our protocol version) ends when the host has sent nothing for this long: the board
+# then stops streaming and waits for the next HELLO, so a board never streams to a host that is gone.
+SESSION_IDLE_MS = 2000
+# Over a link that is not trusted (BLE without a bond) the board takes nothing but HELLO, which it refuses, and
+# ESTOP: stopping must never need permission. Not even a HEARTBEAT, which would feed the watchdog and keep an old
+# host's session (and streams) alive for a stranger who connects as it leaves.
+NOT_PAIRED = "not paired: in the pairing window (60 s from power-on, e-stop held in), pair this host with the board"
 
 
 class Firmware:
@@ -27,8 +34,10 @@ class Firmware:
         ]
         self.envelope = safety.Envelope(self.board, servos, self._on_alert)
         self.link = Link(self.board.link)
+        self.boot_id = port.boot_id()
+        self.session = False
+        self._last_host_us = port.ticks_us()
         self._handlers = {
-            wire.HELLO: self._hello,
             wire.HEARTBEAT: self._heartbeat,
             wire.ARM: self._arm,
             wire.SERVO: self._servo,
@@ -41,18 +50,39 @@ class Firmware:
     # --- commands -------------------------------------------------------------------------------------------
 
     def handle(self, msg_type, seq, payload):
+        if msg_type == wire.HELLO:  # only its first byte: a host of any version must get a clear answer
+            self._hello(seq, payload[0] if payload else 0)
+            return
         handler = self._handlers.get(msg_type)
         if handler is None:
             self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, "the board does not accept %s" % _name(msg_type))
+            return
+        if not self.session:
+            self.link.refuse(msg_type, seq, wire.E_NO_SESSION, "no session: send HELLO first")
+            return
+        if msg_type != wire.ESTOP and not self.link.trusted():  # a new connection inside an old host's session
+            self.link.refuse(msg_type, seq, wire.E_NOT_PAIRED, NOT_PAIRED)
             return
         try:
             fields = wire.parse(msg_type, payload)
         except wire.WireError as error:
             self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, str(error))
             return
+        self._last_host_us = port.ticks_us()
         handler(seq, fields)
 
-    def _hello(self, seq, fields):
+    def _hello(self, seq, version):
+        """Every HELLO starts a new session, disarmed: whoever connects must ARM before anything moves. A host of
+        another version, or on a link that is not trusted (BLE without a bond), gets BOARD_INFO, so it can say
+        which board refused it and why, and an ERROR, but no session: no streams, no commands."""
+        self.envelope.arm(False)
+        self.session = version == wire.VERSION and self.link.trusted()
+        self._last_host_us = port.ticks_us()
+        if version != wire.VERSION:  # the refusal comes first, so a host knows why before BOARD_INFO ends its wait
+            reason = "host speaks protocol v%d, board v%d" % (version, wire.VERSION)
+            self.link.refuse(wire.HELLO, seq, wire.E_VERSION, reason)
+        elif not self.session:
+            self.link.refuse(wire.HELLO, seq, wire.E_NOT_PAIRED, NOT_PAIRED)
         rates = self.pinmap["rates_hz"]
         self.link.send(
             wire.BOARD_INFO,
@@ -64,13 +94,19 @@ class Firmware:
                 len(self.board.servo_pwms),
                 len(self.pinmap["pressure"]["belt"]),
                 self.pinmap["watchdog_ms"],
+                self.boot_id,
             ),
             "board=%s;profile=%s;firmware=%s;runtime=%s"
             % (self.pinmap["board"], self.board.profile["name"], FIRMWARE_VERSION, port.RUNTIME),
         )
-        if fields[0] != wire.VERSION:
-            reason = "host speaks protocol v%d, board v%d" % (fields[0], wire.VERSION)
-            self.link.refuse(wire.HELLO, seq, wire.E_VERSION, reason)
+        if self.session:
+            self.send_status()
+
+    def _end_idle_session(self):
+        """The host has been silent for SESSION_IDLE_MS: stop streaming until the next HELLO."""
+        if self.session and time.ticks_diff(port.ticks_us(), self._last_host_us) > SESSION_IDLE_MS * 1000:
+            self.session = False
+            self.envelope.arm(False)
 
     def _heartbeat(self, seq, fields):
         self.envelope.heartbeat()
@@ -106,21 +142,29 @@ class Firmware:
 
     def _on_alert(self, code, reason):
         """The envelope acted on its own (watchdog, e-stop button, engage time): tell the host at once."""
-        self.link.refuse(0, 0, code, reason)
-        self.send_status()
+        if self.session:
+            self.link.refuse(0, 0, code, reason)
+            self.send_status()
 
-    # --- streams ----------------------------------------------------------------------------------------------
+    # --- streams: sent only during a session -------------------------------------------------------------------
 
     def send_status(self):
+        self._end_idle_session()
+        if not self.session:
+            return
         envelope = self.envelope
         positions = envelope.positions
         self.link.send(wire.STATUS, (port.ticks_us(), envelope.flags(), len(positions)), positions)
 
     def sample_flute(self):
+        if not self.session:
+            return
         flute = self.flute
         self.link.send(wire.FLUTE, (port.ticks_us(), flute.closed_mask(), flute.mouth.read_pa()))
 
     def sample_belt(self):
+        if not self.session:
+            return
         t_us = port.ticks_us()
         abdomen, back, left, right = self.belt.read_pa()
         self.link.send(wire.BELT, (t_us, abdomen, back, left, right))

@@ -15,14 +15,22 @@ class Link:
         # A frame the link cannot take is lost, but its seq is spent: the host counts it from the gap.
         self._io.write(wire.encode(msg_type, seq, fields, tail))
 
+    def trusted(self):
+        """Whether the host at the other end may move the instrument (see HostLink.trusted)."""
+        return self._io.trusted()
+
     def ack(self, msg_type, seq, t_us):
         self.send(wire.ACK, (msg_type, seq, t_us))
 
     def refuse(self, msg_type, seq, code, reason):
         self.send(wire.ERROR, (msg_type, seq, code), reason)
 
+    def receive(self, data, handle):
+        """Call handle(type, seq, payload) for every valid frame that `data` completes."""
+        for msg_type, seq, payload in self._decoder.feed(data):
+            handle(msg_type, seq, payload)
+
     async def serve(self, handle):
-        """Forever: read from the host and call handle(type, seq, payload) for every valid frame."""
+        """Forever: read from the host and handle every valid frame."""
         while True:
-            for msg_type, seq, payload in self._decoder.feed(await self._io.read()):
-                handle(msg_type, seq, payload)
+            self.receive(await self._io.read(), handle)

@@ -5,6 +5,7 @@ runs unchanged in both places.
 """
 
 import asyncio
+import os
 import sys
 import time
 
@@ -13,6 +14,11 @@ import micropython
 
 RUNTIME = "micropython-esp32"
 ticks_us = time.ticks_us  # microseconds, wraps modulo wire.TICKS_PERIOD (2**30)
+
+
+def boot_id():
+    """A random number drawn at power-on (the chip's hardware RNG): the host tells a reset board by it."""
+    return int.from_bytes(os.urandom(4), "little")
 
 
 class HostLink:
@@ -33,6 +39,11 @@ class HostLink:
     def write(self, data):
         """Send bytes to the host; returns False if they could not be sent."""
         return self._out.write(data) == len(data)
+
+    def trusted(self):
+        """A USB host may move the instrument: whoever can open the port (its file permissions on the host, the
+        physical cable) is the boundary."""
+        return True
 
 
 def host_link(pinmap):

@@ -101,14 +101,14 @@ class Envelope:
 
     def guide(self, targets, duration_ms, force_permille):
         """Press a fingering with the clutch engaged for a bounded time, at a graded force (press scaled)."""
-        if duration_ms > self._max_guide_ms:
-            return None, (wire.E_LIMIT, "guide of %d ms longer than %d ms" % (duration_ms, self._max_guide_ms))
+        refusal = self._check_targets(targets)  # the targets as sent: a scaled-down copy must not hide a bad one
+        if refusal is not None:
+            return None, refusal
+        if not 0 < duration_ms <= self._max_guide_ms:
+            return None, (wire.E_LIMIT, "guide of %d ms outside 1..%d ms" % (duration_ms, self._max_guide_ms))
         if force_permille > 1000:
             return None, (wire.E_LIMIT, "force %d outside 0..1000" % force_permille)
         pressed = [target * force_permille // 1000 if target > 0 else target for target in targets]
-        refusal = self._check_targets(pressed)
-        if refusal is not None:
-            return None, refusal
         for index, target in enumerate(pressed):
             self.targets[index] = target
         self.step()
@@ -158,6 +158,7 @@ class Envelope:
         self._guide_end_us = None
         for index in range(len(self.targets)):
             self.targets[index] = 0
+        self.step()  # homeward now by what the slew limit allows since the last servo tick, not only at the next
         return released_us
 
     # --- tasks ----------------------------------------------------------------------------------------------

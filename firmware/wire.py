@@ -12,7 +12,7 @@ docs/protocol.md documents every byte. Only MicroPython-safe features are used h
 import struct
 from binascii import crc32
 
-VERSION = 1
+VERSION = 2
 MAX_BODY = 255  # bytes of body (type..crc) a receiver accepts
 MAX_ENCODED = MAX_BODY + 2  # COBS adds one byte per 254 plus one; the delimiter is not counted
 DELIMITER = b"\x00"
@@ -50,7 +50,8 @@ TAIL_TEXT = 2  # UTF-8 text to the end of the payload
 # type: (struct format of the fixed part, tail kind)
 LAYOUTS = {
     HELLO: ("<B", TAIL_NONE),  # protocol version
-    BOARD_INFO: ("<BHHBBBH", TAIL_TEXT),  # version, flute Hz, belt Hz, holes, fingers, belt ch, watchdog ms; k=v;..
+    # version, flute Hz, belt Hz, holes, fingers, belt channels, watchdog ms, boot id (random at power-on); k=v;..
+    BOARD_INFO: ("<BHHBBBHI", TAIL_TEXT),
     HEARTBEAT: ("<", TAIL_NONE),
     FLUTE: ("<IIh", TAIL_NONE),  # t_us, closed mask, mouth Pa
     BELT: ("<Ihhhh", TAIL_NONE),  # t_us, abdomen, back waist, ribs left, ribs right (Pa)
@@ -64,6 +65,10 @@ LAYOUTS = {
     ACK: ("<BHI", TAIL_NONE),  # acked type, acked seq, t_us when applied
     ERROR: ("<BHB", TAIL_TEXT),  # refused type (0: none), its seq, code; reason
 }
+
+# Fields that are a yes/no (index into the fixed fields): any value but 0 or 1 is a malformed message, so a stray
+# byte can never read as "engage".
+BOOLEANS = {CLUTCH: 0, ARM: 0, ESTOP: 0}
 
 # STATUS flags
 FLAG_ARMED = 0x01
@@ -80,6 +85,8 @@ E_LIMIT = 4  # value outside the safety envelope (refused, not clamped)
 E_WATCHDOG = 5  # no heartbeat in time: clutch released, servos parked
 E_ESTOP = 6  # emergency stop active: everything released until it clears and the host arms again
 E_ENGAGE_TIME = 7  # the clutch was engaged longer than allowed: released
+E_NO_SESSION = 8  # a message before a successful HELLO (or after the session ended): say HELLO first
+E_NOT_PAIRED = 9  # a command that can move the instrument, over a link that is not encrypted and bonded (BLE)
 
 TICKS_PERIOD = 1 << 30  # board clock t_us wraps modulo this (MicroPython's ticks period)
 
@@ -151,6 +158,8 @@ def decode_frame(encoded):
     body = cobs_decode(encoded)
     if len(body) < HEADER_SIZE + CRC_SIZE:
         raise WireError("frame too short")
+    if len(body) > MAX_BODY:
+        raise WireError("frame too long")
     if crc32(body[:-CRC_SIZE]) != struct.unpack("<I", body[-CRC_SIZE:])[0]:
         raise CrcError("CRC mismatch")
     msg_type, seq = struct.unpack_from(HEADER, body, 0)
@@ -167,6 +176,9 @@ def parse(msg_type, payload):
     if len(payload) < fixed:
         raise WireError("%s payload too short" % NAMES[msg_type])
     fields = struct.unpack_from(fmt, payload, 0)
+    flag = BOOLEANS.get(msg_type)
+    if flag is not None and fields[flag] > 1:
+        raise WireError("%s value %d is not 0 or 1" % (NAMES[msg_type], fields[flag]))
     rest = payload[fixed:]
     if tail_kind == TAIL_NONE:
         if rest:
@@ -177,10 +189,16 @@ def parse(msg_type, payload):
         if len(rest) != 2 * count:
             raise WireError("%s array length does not match its count" % NAMES[msg_type])
         return fields + (struct.unpack("<%dh" % count, rest),)
+    return fields + (_text(rest),)
+
+
+def _text(data):
+    """UTF-8 text; bytes that are not valid UTF-8 read as "?" rather than failing, so a garbled reason still
+    answers its command (MicroPython's str() has no errors="replace")."""
     try:
-        return fields + (str(rest, "utf-8"),)
+        return str(data, "utf-8")
     except UnicodeError:
-        raise WireError("%s text is not UTF-8" % NAMES[msg_type]) from None
+        return "".join(chr(byte) if byte < 0x80 else "?" for byte in data)
 
 
 class StreamDecoder:
@@ -214,6 +232,11 @@ class StreamDecoder:
                 self.framing_errors += 1
             self._overflowing = True
         return frames
+
+    def restart(self):
+        """Forget a frame cut off half-way (the link was opened again); the error counts go on."""
+        self._pending = b""
+        self._overflowing = False
 
     def _take(self, encoded, frames):
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -19,7 +20,7 @@ from flutex.arguments import add_device_arguments, positive_seconds
 from flutex.client import DeviceClient
 from flutex.device import open_device
 from flutex.errors import FlutexError
-from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost
+from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost, LinkRestored
 from flutex.profile import InstrumentProfile
 from flutex.timing import percentile
 
@@ -28,14 +29,11 @@ NEUTRAL = 0
 PROGRESS_PERIOD_S = 0.5
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run a session end to end on the simulated board (no hardware, no network)",
-        description=(
-            "Start the simulator (the real firmware in the real MicroPython interpreter), connect over a "
-            "pseudo-terminal, stream sensors, answer them with servo and clutch commands, and print a summary."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Describe the command and its arguments on the parser `flutex` made for it."""
+    parser.description = (
+        "Start the simulator (the real firmware in the real MicroPython interpreter), connect over a "
+        "pseudo-terminal, stream sensors, answer them with servo and clutch commands, and print a summary."
     )
     parser.add_argument("--seconds", type=positive_seconds, default=20.0, help="how long to stream (default 20)")
     add_device_arguments(parser)
@@ -48,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         print(format_summary(summary))
+    if summary["board_lost"]:
+        # the summary above is kept; the error says what ended the session early
+        raise FlutexError(f"lost the board: {summary['link_events'][-1]}")
     return 0
 
 
@@ -61,6 +62,8 @@ class SessionStats:
     latencies_ms: list[float] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    link_events: list[str] = field(default_factory=list)
+    board_lost: bool = False
 
     def saw(self, stream: str, t_s: float) -> None:
         self.frames[stream] += 1
@@ -85,6 +88,11 @@ class EchoGuide:
         self._mask: int | None = None
         self._blowing: bool | None = None
 
+    def forget(self) -> None:
+        """After a link interruption the board was disarmed: react to the next sample afresh."""
+        self._mask = None
+        self._blowing = None
+
     def on_flute(self, sample: FluteSample) -> None:
         if sample.closed_mask != self._mask:
             self._mask = sample.closed_mask
@@ -98,7 +106,7 @@ class EchoGuide:
     def _track(self, future: asyncio.Future[CommandResult], cause_t_s: float) -> None:
         def done(answer: asyncio.Future[CommandResult]) -> None:
             if answer.cancelled() or answer.exception() is not None:
-                return
+                return  # the link went down before the answer: LinkLost tells the story
             result = answer.result()
             if result.accepted and result.t_s is not None:
                 self._stats.latencies_ms.append((result.t_s - cause_t_s) * 1000)
@@ -109,7 +117,9 @@ class EchoGuide:
 
 
 async def run_session(url: str, seconds: float, progress: bool = True) -> dict:
-    """Run one session and return its summary (see docs/protocol.md for what each figure means)."""
+    """Run one session and return its summary (see docs/protocol.md for what each figure means). A link that drops
+    and comes back is part of the session (the board is armed again); a board lost for good ends it early, and the
+    summary says so (`board_lost`) rather than being lost with it."""
     stats = SessionStats()
     async with open_device(url) as client:
         profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole") if client.info else "six_hole")
@@ -120,24 +130,45 @@ async def run_session(url: str, seconds: float, progress: bool = True) -> dict:
         guide = EchoGuide(client, profile, stats)
         reporter = Progress(seconds, enabled=progress)
         deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - time.monotonic()) > 0 and not stats.board_lost:
             try:
-                event = await asyncio.wait_for(events.get(), min(remaining, PROGRESS_PERIOD_S))
+                # (asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a Ctrl-C's cancellation when
+                # an event arrives in the same instant)
+                async with asyncio.timeout(min(remaining, PROGRESS_PERIOD_S)):
+                    event = await events.get()
             except TimeoutError:
                 event = None
             if isinstance(event, FluteSample):
                 stats.saw("flute", event.t_s)
-                guide.on_flute(event)
+                if client.link_up:
+                    guide.on_flute(event)
             elif isinstance(event, BeltSample):
                 stats.saw("belt", event.t_s)
             elif isinstance(event, BoardAlert):
                 stats.alerts.append(event.reason)
-            elif isinstance(event, LinkLost) and event.final:
-                raise FlutexError(f"lost the board: {event.reason}")
+            elif isinstance(event, LinkLost):
+                stats.link_events.append(f"link lost: {event.reason}")
+                stats.board_lost = event.final
+                guide.forget()
+            elif isinstance(event, LinkRestored):
+                stats.link_events.append("board restarted, link restored" if event.rebooted else "link restored")
+                await _rearm(client, stats)
             reporter.update(seconds - remaining, client, stats)
-        await client.arm(False)
         reporter.finish()
+        if client.link_up:
+            with contextlib.suppress(FlutexError):  # the board disarms itself within 100 ms anyway
+                await client.arm(False)
         return summarize(client, stats, seconds)
+
+
+async def _rearm(client: DeviceClient, stats: SessionStats) -> None:
+    try:
+        answer = await client.arm()
+    except FlutexError as error:  # the link dropped again: its LinkLost follows
+        stats.link_events.append(f"could not arm again: {error}")
+        return
+    if not answer.accepted:
+        stats.refused.append(f"ARM: {answer.reason}")
 
 
 def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict:
@@ -159,6 +190,10 @@ def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict
             "samples": len(latencies),
         },
         "alerts": stats.alerts,
+        "reconnects": client.stats.reconnects,
+        "board_restarts": client.stats.reboots,
+        "link_events": stats.link_events,
+        "board_lost": stats.board_lost,
     }
 
 
@@ -175,6 +210,7 @@ def format_summary(summary: dict) -> str:
         f"p99 {latency['p99']} ms over {latency['samples']} commands",
     ]
     lines += [f"  alert       {alert}" for alert in summary["alerts"]]
+    lines += [f"  link        {event}" for event in summary["link_events"]]
     return "\n".join(lines)
 
 
@@ -201,4 +237,3 @@ class Progress:
     def finish(self) -> None:
         if self._enabled and self._tty:
             print(file=sys.stderr)
-

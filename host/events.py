@@ -40,6 +40,7 @@ class BoardInfo:
     fingers: int
     belt_channels: int
     watchdog_ms: int
+    boot_id: int  # drawn at random when the board powered on: a new one means the board restarted
     details: dict[str, str]  # board, profile, firmware version
 
 
@@ -79,7 +80,8 @@ class BoardAlert:
 
 @dataclass(frozen=True, slots=True)
 class LinkLost:
-    """The link to the board went away; `final` once the client has given up reconnecting."""
+    """The link to the board went away (port closed, or the board fell silent or forgot the session); `final` once
+    the client has given up reconnecting."""
 
     reason: str
     final: bool = False
@@ -87,7 +89,11 @@ class LinkLost:
 
 @dataclass(frozen=True, slots=True)
 class LinkRestored:
+    """The board answers again. `rebooted`: it is the same board after a restart (a new boot id), so its streams
+    and clock began again; otherwise the link came back to a board that ran on. Either way it must be armed again."""
+
     info: BoardInfo
+    rebooted: bool
 
 
 Event = FluteSample | BeltSample | HapticStatus | CommandResult | BoardAlert | LinkLost | LinkRestored

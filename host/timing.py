@@ -44,8 +44,9 @@ def interval_jitter(times_s: Sequence[float], nominal_hz: float) -> Jitter:
     return Jitter(statistics.pstdev(deviations_ms), percentile(absolute, 99), absolute[-1], len(deviations_ms))
 
 
-def silence_before_us(event_t_us: int, rx_times_us: Sequence[int]) -> int | None:
-    """Microseconds from the last byte received before `event_t_us` to the event, on the board clock (modulo
-    2**30, so a wrap between the two is measured right); None if nothing was received before it."""
-    gaps = ((event_t_us - t_us) % wire.TICKS_PERIOD for t_us in rx_times_us)
+def silence_before_us(event_t_us: int, heard_times_us: Sequence[int]) -> int | None:
+    """Microseconds from the last time the board heard the host (e.g. its last heartbeat) before `event_t_us` to
+    the event, on the board clock (modulo 2**30, so a wrap between the two is measured right); None if it heard
+    nothing before it."""
+    gaps = ((event_t_us - t_us) % wire.TICKS_PERIOD for t_us in heard_times_us)
     return min((gap for gap in gaps if 0 < gap < wire.TICKS_PERIOD // 2), default=None)

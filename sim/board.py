@@ -3,7 +3,9 @@ on virtual silicon whose UART is the master side of a real pseudo-terminal.
 
 The host opens the pty's other side as a serial port, exactly as it would open /dev/ttyACM0. The world around the
 board (a virtual player) sets sensor inputs with `set_inputs` and watches outputs (servo PWM, clutch) through
-`outputs` and `output_log`, all stamped with the board's own clock.
+`outputs` and `output_log`, and the host's heartbeats through `heartbeat_times_us`, all stamped with the board's own
+clock. `restart` resets the chip while the pty stays open, as a board behind a USB-UART bridge resets without the
+host's port going away.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flutex.errors import FlutexError
-from flutex.firmware import board_files
+from flutex.firmware import board_files, wire
 from flutex.hardware import PINMAP_PATH
 
 SIM_DIR = Path(__file__).resolve().parent
@@ -31,6 +33,7 @@ INTERPRETER_PACKAGE = SIM_DIR / "node_modules" / "@micropython" / "micropython-w
 BOARD_ONLY_FILES = ("port.py", "main.py")
 FIRMWARE_ENTRY = "import app\nawait app.main()\n"
 READY_TIMEOUT_S = 20.0
+RESET_HOLD_S = 0.1  # how long a reset holds the chip off: what it had sent reaches the host meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,21 +71,25 @@ class SimBoard:
     """One running simulated board. Use `async with SimBoard(initial_inputs) as board:`; `board.port` is the
     serial port path for the host."""
 
-    def __init__(
-        self, initial_inputs: dict[int, int], pinmap_path: Path | None = None, log_lines: int = 200
-    ) -> None:
-        self._initial_inputs = dict(initial_inputs)
+    def __init__(self, initial_inputs: dict[int, int], pinmap_path: Path | None = None, log_lines: int = 200) -> None:
+        self._inputs = dict(initial_inputs)
         self._files = firmware_files(pinmap_path) if pinmap_path else firmware_files()
         self._process: asyncio.subprocess.Process | None = None
+        self._master_fd: int | None = None
         self._slave_fd: int | None = None
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._exit_error: str | None = None
         self._listeners: list[Callable[[OutputChange], None]] = []
+        self._restart_listeners: list[Callable[[], None]] = []
+        self._host_frames = wire.StreamDecoder()
         self.port = ""
         self.outputs: dict[int, int] = {}
         self.output_log: list[OutputChange] = []
-        self.rx_times_us: deque[int] = deque(maxlen=4096)
+        # board times at which a HEARTBEAT or an ARM(1) arrived: what the firmware's watchdog counts from
+        self.heartbeat_times_us: deque[int] = deque(maxlen=4096)
+        self.restarts = 0
+        self._link_trusted = True
         self.log: deque[str] = deque(maxlen=log_lines)
 
     async def __aenter__(self) -> SimBoard:
@@ -96,23 +103,46 @@ class SimBoard:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        master_fd, self._slave_fd = os.openpty()
+        self._master_fd, self._slave_fd = os.openpty()
         # Raw, and held open by us for the board's life: a pty whose slave side nobody holds hangs up its master,
         # and the host must be able to close and reopen the port (reconnect) without killing the board.
         tty.setraw(self._slave_fd)
         self.port = os.ttyname(self._slave_fd)
-        command = node_command(self._files, FIRMWARE_ENTRY, master_fd, self._initial_inputs)
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                *command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                pass_fds=(master_fd,),
-                limit=1 << 20,
-            )
-        finally:
-            os.close(master_fd)
+        await self._power_on()
+
+    def on_restart(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` at every reset, while the chip is held off."""
+        self._restart_listeners.append(listener)
+
+    async def restart(self, held_s: float = RESET_HOLD_S) -> None:
+        """Reset the chip: the firmware stops where it is (its outputs drop to their power-on levels), the reset
+        line is held for `held_s`, and it boots again, while the serial port stays as it was."""
+        await self._power_off(abruptly=True)
+        self._host_frames = wire.StreamDecoder()  # what was half-received dies with the chip
+        self.heartbeat_times_us.clear()  # stamped by the old chip's clock
+        self.restarts += 1
+        await asyncio.sleep(held_s)
+        for listener in self._restart_listeners:
+            listener()
+        await self._power_on()  # (its clock starts again at 0: the output log's times start a new epoch)
+
+    async def _power_on(self) -> None:
+        assert self._master_fd is not None
+        self._ready = asyncio.Event()
+        self._exit_error = None
+        command = node_command(self._files, FIRMWARE_ENTRY, self._master_fd, self._inputs)
+        self._process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            pass_fds=(self._master_fd,),
+            limit=1 << 20,
+            # its own session: a Ctrl-C at the terminal reaches the host, which stops the board in order
+            start_new_session=True,
+        )
         self._reader = asyncio.create_task(self._read_events())
+        if not self._link_trusted:
+            self._control({"link_trusted": False})
         try:
             await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_S)
         except TimeoutError:
@@ -124,9 +154,20 @@ class SimBoard:
 
     def set_inputs(self, pins: dict[int, int]) -> None:
         """Set sensor inputs (touch values, ADC counts) by GPIO number."""
+        self._inputs.update(pins)
+        self._control({"pins": pins})
+
+    def set_link_trusted(self, trusted: bool) -> None:
+        """Tell the firmware whether its link's host may move the instrument, as a BLE stack would say whether the
+        connection is encrypted and bonded (the simulated UART is otherwise trusted, like USB). It holds across
+        resets."""
+        self._link_trusted = trusted
+        self._control({"link_trusted": trusted})
+
+    def _control(self, message: dict) -> None:
         if self._process is None or self._process.stdin is None or self._process.stdin.is_closing():
             return
-        self._process.stdin.write(json.dumps({"pins": pins}).encode() + b"\n")
+        self._process.stdin.write(json.dumps(message).encode() + b"\n")
 
     @property
     def running(self) -> bool:
@@ -137,35 +178,54 @@ class SimBoard:
         return self._exit_error
 
     async def close(self) -> None:
+        await self._power_off()
+        for fd in (self._master_fd, self._slave_fd):
+            if fd is not None:
+                os.close(fd)
+        self._master_fd = self._slave_fd = None
+
+    async def _power_off(self, abruptly: bool = False) -> None:
         if self._process is not None:
-            if self._process.stdin is not None:
+            if abruptly:
+                self._process.kill()
+            elif self._process.stdin is not None:
                 self._process.stdin.close()  # the board stops when its control channel ends
             try:
                 await asyncio.wait_for(self._process.wait(), 5.0)
             except TimeoutError:
                 self._process.kill()
                 await self._process.wait()
+            self._process = None
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        if self._slave_fd is not None:
-            os.close(self._slave_fd)
-            self._slave_fd = None
+            self._reader = None
+
+    def _record(self, change: OutputChange) -> None:
+        self.outputs[change.gpio] = change.value
+        self.output_log.append(change)
+        for listener in self._listeners:
+            listener(change)
+
+    def _heard(self, t_us: int, data: bytes) -> None:
+        """Bytes from the host reached the board's UART at board time `t_us`: note the heartbeats among them."""
+        for msg_type, _seq, payload in self._host_frames.feed(data):
+            if _is_heartbeat(msg_type, payload):
+                self.heartbeat_times_us.append(t_us)
 
     async def _read_events(self) -> None:
         assert self._process is not None and self._process.stdout is not None
         async for line in self._process.stdout:
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # the last line of a board killed mid-write
             kind = event["ev"]
             if kind == "out":
-                change = OutputChange(event["t_us"], event["pin"], event["v"])
-                self.outputs[change.gpio] = change.value
-                self.output_log.append(change)
-                for listener in self._listeners:
-                    listener(change)
+                self._record(OutputChange(event["t_us"], event["pin"], event["v"]))
             elif kind == "rx":
-                self.rx_times_us.append(event["t_us"])
+                self._heard(event["t_us"], bytes.fromhex(event["hex"]))
             elif kind == "log":
                 self.log.append(event["text"])
             elif kind == "ready":
@@ -173,6 +233,11 @@ class SimBoard:
             elif kind == "exit":
                 self._exit_error = event["error"]
                 self._ready.set()
+
+
+def _is_heartbeat(msg_type: int, payload: bytes) -> bool:
+    """The frames that feed the firmware's watchdog: HEARTBEAT, and ARM(1) (arming restarts it)."""
+    return msg_type == wire.HEARTBEAT or (msg_type == wire.ARM and payload == b"\x01")
 
 
 def run_micropython(files: dict[str, Path], code: str, timeout_s: float = 60.0) -> list[str]:

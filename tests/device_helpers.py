@@ -30,3 +30,14 @@ async def connect_then_unplug(stable_port, reconnect_timeout_s: float) -> tuple[
         await next_event(events, FluteSample, 2.0)
     stable_port.unlink()
     return client, events
+
+
+async def board_shows(condition, timeout_s: float = 2.0) -> None:
+    """Wait until `condition()` holds for the simulated board's outputs. The board reports its pins to the
+    simulator and its answers to the host on two separate channels, so an ACK can overtake the pin change."""
+
+    async def poll():
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout_s)

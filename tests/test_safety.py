@@ -1,9 +1,10 @@
 """Every rule of the firmware's safety envelope, exercised on the real firmware in the simulator."""
 
+import asyncio
 import json
 
 import pytest_asyncio
-from device_helpers import next_event
+from device_helpers import board_shows, next_event
 
 from flutex.client import DeviceClient
 from flutex.events import BeltSample, BoardAlert, HapticStatus
@@ -52,7 +53,7 @@ async def test_estop_button_releases_everything_and_blocks_arming(rig):
     board.set_inputs({estop_gpio: 0})  # pressed (active low)
     alert = await next_event(events, BoardAlert)
     assert alert.code == wire.E_ESTOP
-    assert clutch_changes(board, pinmap)[-1].value == 0
+    await board_shows(lambda: clutch_changes(board, pinmap)[-1].value == 0)
     refused = await client.arm()
     assert not refused.accepted and refused.code == wire.E_ESTOP and "button" in refused.reason
     board.set_inputs({estop_gpio: 1})
@@ -65,7 +66,7 @@ async def test_estop_command_latches_until_cleared(rig):
     client, board, pinmap = rig
     assert (await client.arm()).accepted and (await client.set_clutch(True)).accepted
     assert (await client.emergency_stop()).accepted
-    assert clutch_changes(board, pinmap)[-1].value == 0
+    await board_shows(lambda: clutch_changes(board, pinmap)[-1].value == 0)
     assert (await client.arm()).code == wire.E_ESTOP
     assert (await client.emergency_stop(False)).accepted
     assert (await client.arm()).accepted
@@ -90,7 +91,7 @@ async def test_guide_presses_at_graded_force_for_a_bounded_time(rig):
     client, board, pinmap = rig
     await client.arm()
     start = len(board.output_log)
-    answer = await client.guide([1000, 0, 0, 0, 0, 0], duration_ms=200, force_permille=500)
+    answer = await client.guide([800, 0, 0, 0, 0, 0], duration_ms=200, force_permille=500)
     assert answer.accepted
     finger = pinmap["servos"]["fingers"][0]
     gpio = finger["gpio"]
@@ -103,10 +104,31 @@ async def test_guide_presses_at_graded_force_for_a_bounded_time(rig):
     period_ms = 1000 / pinmap["rates_hz"]["servo"]
     assert 200 <= (off.t_us - on.t_us) / 1000 <= 200 + period_ms + 5
     pressed = [servo_angle_deg(c.value, pinmap) for c in board.output_log[start:] if c.gpio == gpio]
-    half_press = finger["neutral_deg"] + 0.5 * (finger["pressed_deg"] - finger["neutral_deg"])
-    assert max(pressed) <= half_press + 0.5, "force 500 presses half way at most"
-    too_long = await client.guide([1000, 0, 0, 0, 0, 0], duration_ms=TIGHT["max_guide_ms"] + 1)
+    half_press = finger["neutral_deg"] + 0.4 * (finger["pressed_deg"] - finger["neutral_deg"])
+    assert max(pressed) <= half_press + 0.5, "force 500 presses half of 800 at most"
+    too_long = await client.guide([800, 0, 0, 0, 0, 0], duration_ms=TIGHT["max_guide_ms"] + 1)
     assert not too_long.accepted and too_long.code == wire.E_LIMIT
+
+
+async def test_guide_is_judged_as_sent_and_refused_never_scaled_into_range(rig):
+    """A force below 1000 must not launder a target outside the travel, and a GUIDE of 0 ms must not flick the
+    clutch: each is refused and nothing moves."""
+    client, board, _pinmap = rig
+    await client.arm()
+    start = len(board.output_log)
+    beyond = TIGHT["max_press_permille"] + 1
+    for fingering, duration_ms, force in (
+        ([2000, 0, 0, 0, 0, 0], 100, 500),
+        ([32767] * 6, 100, 30),
+        ([32767] * 6, 100, 0),
+        ([beyond, 0, 0, 0, 0, 0], 100, 1),
+        ([800, 0, 0, 0, 0, 0], 0, 1000),
+        ([800, 0, 0, 0, 0, 0], 100, 1001),
+    ):
+        answer = await client.guide(fingering, duration_ms=duration_ms, force_permille=force)
+        assert not answer.accepted and answer.code == wire.E_LIMIT, (fingering, duration_ms, force, answer)
+    await asyncio.sleep(0.05)
+    assert board.output_log[start:] == [], "a refused GUIDE moves nothing"
 
 
 async def test_press_beyond_the_boards_limit_is_refused(rig):

@@ -6,9 +6,10 @@
 // CONFIG_JSON: {"files": {"/name.py": "/host/path", ...}, "entry": "python code", "uart_fd": N | null,
 //               "pins": {"GPIO": value, ...} (sensor inputs from power-on)}
 // The UART is the master side of a pseudo-terminal opened by the Python side (fd `uart_fd`).
-// Control channel: stdin takes JSON lines {"pins": {"GPIO": value, ...}} (sensor inputs);
+// Control channel: stdin takes JSON lines {"pins": {"GPIO": value, ...}} (sensor inputs) and
+// {"link_trusted": bool} (whether the link's host may move the instrument, for the BLE bench);
 // stdout gives JSON lines: {"ev": "out", "pin", "v", "t_us"} when the firmware changes an output,
-// {"ev": "rx", "n", "t_us"} when UART bytes arrive, {"ev": "log", "text"} for the firmware's prints,
+// {"ev": "rx", "hex", "t_us"} when UART bytes arrive, {"ev": "log", "text"} for the firmware's prints,
 // {"ev": "ready"} once the firmware runs, {"ev": "exit", "error"} when it stops.
 import fs from "node:fs";
 import readline from "node:readline";
@@ -19,6 +20,8 @@ const TICKS_PERIOD = 2 ** 30;
 const config = JSON.parse(process.argv[2]);
 const bootMs = performance.now();
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
+// The controller went away (killed, or interrupted while starting us): nobody is left to tell, so stop quietly.
+process.stdout.on("error", () => process.exit(0));
 // Leave only once everything emitted has reached the pipe.
 const exit = (code) => process.stdout.write("", () => process.exit(code));
 // MicroPython's ticks_us has 1 ms resolution in this port: the board clock comes from performance.now().
@@ -42,23 +45,32 @@ function deliverRx() {
 if (config.uart_fd !== null) {
   const uart = new tty.ReadStream(config.uart_fd);
   uart.on("data", (chunk) => {
-    emit({ ev: "rx", n: chunk.length, t_us: ticksUs() });
+    emit({ ev: "rx", hex: chunk.toString("hex"), t_us: ticksUs() });
     rxChunks.push(chunk);
     deliverRx();
   });
   uart.on("error", (error) => emit({ ev: "log", text: `uart: ${error.code}` }));
 }
 
+// Whether the host at the other end of the link may move the instrument: a USB host may; the BLE test bench says
+// whether its connection is encrypted and bonded ({"link_trusted": false|true} on the control channel).
+let linkTrusted = true;
+
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const message = JSON.parse(line);
   for (const [pin, value] of Object.entries(message.pins ?? {})) inputs.set(Number(pin), value);
+  if (message.link_trusted !== undefined) linkTrusted = message.link_trusted;
 });
 // A board stops when its controller goes away; a one-off script (no UART) runs to its end.
 if (config.uart_fd !== null) process.stdin.on("end", () => exit(0));
 
+const bootId = crypto.getRandomValues(new Uint32Array(1))[0];
+
 const simhw = {
   ticks_us: ticksUs,
+  boot_id: () => bootId,
   pin_read: (pin) => inputs.get(pin) ?? 0,
+  link_trusted: () => linkTrusted,
   pin_write: (pin, value) => {
     if (outputs.get(pin) !== value) {
       outputs.set(pin, value);

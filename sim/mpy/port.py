@@ -12,6 +12,9 @@ RUNTIME = "micropython-wasm"
 ticks_us = simhw.ticks_us  # microseconds from performance.now(), modulo 2**30 like MicroPython's ticks
 
 
+boot_id = simhw.boot_id  # drawn once per simulated power-on
+
+
 def start_watchdog(timeout_ms):
     """The virtual chip's watchdog: starved, it resets the board (outputs low) and the simulator reports it."""
     simhw.wdt_start(timeout_ms)
@@ -31,3 +34,7 @@ class HostLink:
 
     def write(self, data):
         return simhw.uart_write(binascii.hexlify(data).decode())
+
+    def trusted(self):
+        """As on USB by default; a simulated BLE link says whether its connection is encrypted and bonded."""
+        return simhw.link_trusted()

@@ -11,7 +11,12 @@ from flutex.firmware import wire
 
 CASES = [
     (wire.HELLO, 0, [wire.VERSION], None),
-    (wire.BOARD_INFO, 65535, [1, 200, 100, 6, 6, 4, 100], "board=esp32s3;profile=six_hole;firmware=0.1.0"),
+    (
+        wire.BOARD_INFO,
+        65535,
+        [wire.VERSION, 200, 100, 6, 6, 4, 100, 0xDEADBEEF],
+        "board=esp32s3;profile=six_hole;firmware=0.1.0",
+    ),
     (wire.HEARTBEAT, 1, [], None),
     (wire.FLUTE, 513, [wire.TICKS_PERIOD - 1, 0x3F, -32768], None),
     (wire.FLUTE, 0, [0, 0, 0], None),
