@@ -6,6 +6,7 @@ import pytest
 
 from flutex.cli import main
 from flutex.firmware import wire
+from flutex.hardware import load_pinmap
 from flutex.timing import interval_jitter, silence_before_us
 
 RATES_SECONDS = 30.0
@@ -28,13 +29,27 @@ def test_silence_is_measured_from_the_last_byte_before_the_event_across_a_clock_
     assert silence_before_us(50, [60]) is None
 
 
-def test_bench_watchdog_times_each_release_and_counts_the_late_ones(capsys):
+def test_bench_watchdog_times_every_host_loss_within_its_bounds(capsys):
     assert main(["bench", "watchdog", "--trials", "5", "--json"]) == 0
     result = _last_json_line(capsys)
-    release = result["release_ms"]
-    assert result["trials"] == 5 and 90 <= release["min"] <= release["p50"] <= 100, result
-    # a late release is counted as a failure, never hidden: failures and a max past 100 ms go together
-    assert (result["failures"] == 0) == (release["max"] <= 100), result
+    release, park_start, parked = result["release_ms"], result["park_start_ms"], result["parked_ms"]
+    assert result["trials"] == 5 and result["failures"] == 0, result
+    assert release["min"] >= 90 and release["max"] <= 100, result
+    servo_frame_ms = 1000 / load_pinmap()["rates_hz"]["servo"]
+    assert park_start["max"] <= release["max"] + servo_frame_ms + 2, "the servos start home at the next frame"
+    assert parked["min"] > release["max"], "a pressed finger parks through the slew limit, not at once"
+
+
+def test_soak_explains_every_lost_frame_through_one_round_of_faults(capsys):
+    """One full rotation of the soak's faults (30 s): nothing lost that a fault does not explain, nothing damaged
+    taken as good, a reconnect after each silence, unplug and reset, and the watchdog in time."""
+    assert main(["bench", "soak", "--minutes", "0.5", "--json"]) == 0
+    result = _last_json_line(capsys)
+    assert result["frames_lost_unexplained"] == 0 and result["corrupt_frames_accepted"] == 0, result
+    assert result["frames_received"] < result["frames_sent"], "the faults did cost frames"
+    assert result["reconnects"] >= 3 and result["faults"]["board reset"] == 1, result
+    assert result["watchdog_releases"] == 1 and result["watchdog_missed"] == 0, result
+    assert 90 <= result["max_release_ms"] <= 100, result
 
 
 @pytest.mark.slow
