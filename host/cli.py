@@ -1,46 +1,63 @@
-"""The `flutex` command: one sub-command per module, each registering its own parser."""
+"""The `flutex` command: one sub-command per module, each registering its own parser.
+
+Only the module of the command being run is imported, so `flutex --help` or `flutex flash` does not load the
+simulator, aubio or the diagram library; the one-line help of every command lives here, for the list.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from flutex.errors import FlutexError
 
-# Each module exposes `register(subparsers)`, which adds one sub-command and sets `run=callable(args) -> int`.
-COMMAND_MODULES = (
-    "flutex.demo",
-    "flutex.breath.cli",
-    "flutex.wiring",
-    "flutex.flash",
-    "flutex.pitch.command",
-    "flutex.audio.calibrate_command",
-    "flutex.bench",
-)
+# name: (module, one-line help). Each module exposes `configure(parser)`, which describes the command and adds its
+# arguments to the parser made here, and sets `run=callable(args) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("flutex.demo", "run a session end to end on the simulated board (no hardware, no network)"),
+    "breath": ("flutex.breath.cli", "analyse a recorded breath-belt CSV"),
+    "wiring": ("flutex.wiring", "draw the wiring diagram (SVG) from hardware/pinmap.json"),
+    "flash": ("flutex.flash", "compile the firmware and copy it to a board over USB"),
+    "pitch": ("flutex.pitch.command", "track the pitch of an audio file (CSV on stdout)"),
+    "calibrate": ("flutex.audio.calibrate_command", "calibrate this machine (audio latency)"),
+    "bench": ("flutex.bench", "measure the board's real-time promises (watchdog, rates, soak under faults)"),
+}
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full sub-parser of the command `argv` names (all of them when `argv` is None)."""
     parser = argparse.ArgumentParser(
         prog="flutex",
         description="Flute X: real-time tutoring with a haptic flute and a breath belt.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    named = None if argv is None else next((arg for arg in argv if not arg.startswith("-")), "")
+    for name, (module, one_line) in COMMANDS.items():
+        command = subparsers.add_parser(name, help=one_line)
+        if named is None or name == named:
+            importlib.import_module(module).configure(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        arguments = sys.argv[1:] if argv is None else argv
+        args = build_parser(arguments).parse_args(arguments)
         return int(args.run(args) or 0)
     except FlutexError as error:
         print(f"flutex: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("flutex: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point stdout at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -109,14 +109,11 @@ def _run(command: list[str], what: str, hint: str = "") -> None:
         raise FlutexError(f"{what} failed: {lines[-1] if lines else f'exit code {done.returncode}'}{hint}")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "flash",
-        help="compile the firmware and copy it to a board over USB",
-        description=(
-            "Compile the firmware with mpy-cross (main.py stays source) and copy it with hardware/pinmap.json "
-            "to a board running MicroPython 1.27, using mpremote. The board resets and starts the firmware."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Describe the command and its arguments on the parser `flutex` made for it."""
+    parser.description = (
+        "Compile the firmware with mpy-cross (main.py stays source) and copy it with hardware/pinmap.json "
+        "to a board running MicroPython 1.27, using mpremote. The board resets and starts the firmware."
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--port", help="the board's serial port, e.g. /dev/ttyACM0")

@@ -75,12 +75,9 @@ def render_svg(pinmap: dict[str, Any]) -> str:
     return drawing.get_imagedata("svg").decode()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "wiring",
-        help="draw the wiring diagram (SVG) from hardware/pinmap.json",
-        description="Render the wiring diagram from the pin map, or check that the committed one is up to date.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Describe the command and its arguments on the parser `flutex` made for it."""
+    parser.description = "Render the wiring diagram from the pin map, or check that the committed one is up to date."
     parser.add_argument("--output", type=Path, default=WIRING_SVG_PATH, help="SVG file (default hardware/wiring.svg)")
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if --output differs from the pin map"

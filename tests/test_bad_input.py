@@ -1,12 +1,16 @@
 """Bad input gives one line that says what to do, a non-zero exit, and no traceback."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import tty
 
+import numpy as np
 import pytest
+import soundfile
 
 from flutex.firmware import wire
 
@@ -55,7 +59,7 @@ def peer(request):
 
 
 def _other_version(data: bytes) -> bytes:
-    return wire.encode(wire.BOARD_INFO, 0, (wire.VERSION + 98, 200, 100, 6, 6, 4, 100), "board=future")
+    return wire.encode(wire.BOARD_INFO, 0, (wire.VERSION + 98, 200, 100, 6, 6, 4, 100, 1), "board=future")
 
 
 def _garbage(data: bytes) -> bytes:
@@ -101,3 +105,33 @@ def test_every_command_has_help():
     for name in commands:
         done = flutex(name, "--help")
         assert done.returncode == 0 and "usage: flutex " + name in done.stdout, name
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path):
+    """`flutex pitch take.wav | head`: the reader goes away; no BrokenPipeError, the exit status a pipe expects."""
+    path = tmp_path / "long.wav"
+    rate = 16000
+    t = np.arange(60 * rate) / rate
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
+    command = [sys.executable, "-m", "flutex.cli", "pitch", str(path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout.readline().startswith(b"time_s")
+        process.stdout.close()  # what `head -1` does after its line
+        error = process.stderr.read()
+        process.wait(timeout=60)
+    assert process.returncode == 141 and error == b"", error.decode()
+
+
+@pytest.mark.parametrize("after_s", [0.3, 0.6, 1.5, 3.0])
+def test_ctrl_c_at_any_moment_of_a_session_ends_in_one_line(after_s):
+    """A Ctrl-C reaches the whole foreground process group, the simulator's Node process included when it shares
+    it: whatever the moment (importing, starting the board, streaming), one line and exit 130. (Before Python has
+    finished starting itself, a Ctrl-C ends it before any code of ours runs: no program can catch that.)"""
+    command = [sys.executable, "-m", "flutex.cli", "demo", "--seconds", "10"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as process:
+        time.sleep(after_s)
+        os.killpg(process.pid, signal.SIGINT)
+        _out, error = process.communicate(timeout=30)
+    lines = error.decode().strip().splitlines()
+    assert process.returncode == 130, error.decode()
+    assert lines[-1] == "flutex: interrupted" and "Traceback" not in error.decode() and "node:" not in error.decode()

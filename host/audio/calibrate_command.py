@@ -29,12 +29,9 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "calibrate",
-        help="calibrate this machine (audio latency)",
-        description="Calibrate this machine so assessment can subtract its delays.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Describe the command and its arguments on the parser `flutex` made for it."""
+    parser.description = "Calibrate this machine so assessment can subtract its delays."
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     latency = targets.add_parser(
         "latency",
