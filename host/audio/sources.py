@@ -24,6 +24,8 @@ DEFAULT_BLOCK = 256
 # the live loop's. "high" (PortAudio's default): through PulseAudio, "low" underran constantly and its delay
 # jumped between runs, while "high" came back the same within 0.1 ms on most stream openings.
 STREAM_LATENCY = "high"
+READ_CHUNK = 4096  # samples per decoder call: FLAC's usual frame, so an error loses nothing decoded before it
+EMPTY_FILE_BYTES = 4096  # a file this big that decodes to no audio at all is cut off (e.g. Ogg without its end)
 
 
 class BlockSource(Protocol):
@@ -57,28 +59,73 @@ class ArraySource:
             yield _pad(mono[start : start + self.block], self.block)
 
 
+class DamagedAudioError(UsageError):
+    """The file decoded up to `decoded_s` seconds, then the decoder failed (a corrupt or cut-off file)."""
+
+    def __init__(self, path: Path, decoded_s: float, reason: str) -> None:
+        super().__init__(f"{path} is damaged: decoding stopped at {decoded_s:.3f} s ({reason})")
+        self.decoded_s = decoded_s
+
+
 @dataclass
 class FileSource:
-    """Any file libsndfile reads (WAV, FLAC, OGG, ...); channels are averaged to mono."""
+    """Any file libsndfile reads (WAV, FLAC, OGG, MP3...); channels are averaged to mono.
+
+    Read in pieces, never whole: memory stays flat whatever the file's length. A file that cannot be opened raises
+    `UsageError` at construction, with the reason (no such file, not audio...). A file that fails part-way raises
+    `DamagedAudioError` from `chunks()` / `blocks()` after yielding everything decoded before the damage.
+    """
 
     path: Path
     block: int = DEFAULT_BLOCK
 
     def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        try:
+            with open(self.path, "rb"):  # the operating system's reason (missing, a directory, no permission...)
+                pass
+        except OSError as error:
+            raise UsageError(f"cannot read audio file {self.path}: {error.strerror or error}") from None
         try:
             info = soundfile.info(str(self.path))
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-            raise UsageError(f"cannot read audio file {self.path}: {error}; give a WAV, FLAC or OGG file") from None
+            reason = str(getattr(error, "error_string", "") or error).rstrip(".")
+            raise UsageError(f"cannot read audio file {self.path}: {reason}; give a WAV, FLAC or OGG file") from None
         self.sample_rate_hz = int(info.samplerate)
+        self.frames = int(info.frames)  # as the header says; a cut-off file may hold fewer
+        if self.frames == 0 and self.path.stat().st_size > EMPTY_FILE_BYTES:
+            raise DamagedAudioError(self.path, 0.0, "no audio could be decoded: the file may be cut off")
+
+    def chunks(self, size: int = READ_CHUNK) -> Iterator[np.ndarray]:
+        """The file as consecutive mono float32 pieces of at most `size` samples (the last one shorter), decoded one
+        at a time. Pieces are no longer than a FLAC frame, so a decoding error loses no sample decoded before it."""
+        decoded = 0
+        try:
+            with soundfile.SoundFile(str(self.path)) as audio:
+                while True:
+                    chunk = audio.read(size, dtype="float32", always_2d=True)
+                    if not len(chunk):
+                        break
+                    decoded += len(chunk)
+                    yield chunk[:, 0] if chunk.shape[1] == 1 else chunk.mean(axis=1, dtype=np.float32)
+        except (RuntimeError, soundfile.LibsndfileError) as error:
+            reason = str(getattr(error, "error_string", "") or error).removeprefix("Error : ").rstrip(".")
+            raise DamagedAudioError(self.path, decoded / self.sample_rate_hz, reason) from None
 
     def blocks(self) -> Iterator[np.ndarray]:
-        for chunk in soundfile.blocks(str(self.path), blocksize=self.block, dtype="float32", always_2d=True):
-            yield _pad(chunk.mean(axis=1, dtype=np.float32), self.block)
+        pending = np.zeros(0, dtype=np.float32)
+        for chunk in self.chunks():
+            data = np.concatenate([pending, chunk]) if len(pending) else chunk
+            whole = len(data) - len(data) % self.block
+            yield from data[:whole].reshape(-1, self.block)
+            pending = data[whole:]
+        if len(pending):
+            yield _pad(pending, self.block)
 
     def read_all(self) -> np.ndarray:
-        """The whole file as one mono float32 array (for offline analysis)."""
-        data, _ = soundfile.read(str(self.path), dtype="float32", always_2d=True)
-        return data.mean(axis=1, dtype=np.float32)
+        """The whole file as one mono float32 array (for short files only: it is all in memory)."""
+        parts = list(self.chunks())
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def import_sounddevice() -> ModuleType:

@@ -1,7 +1,7 @@
 """Pitch tracking for tutoring: aubio yinfft plus voicing, octave correction, smoothing and note segmentation."""
 
 from flutex.pitch.config import FLUTE, INSTRUMENTS, VOICE, TrackerConfig
-from flutex.pitch.notes import Note, segment_notes
+from flutex.pitch.notes import Note, NoteSegmenter, segment_notes
 from flutex.pitch.prior import FingeringPrior
 from flutex.pitch.tracker import PitchFrames, PitchTracker, track
 
@@ -11,6 +11,7 @@ __all__ = [
     "VOICE",
     "FingeringPrior",
     "Note",
+    "NoteSegmenter",
     "PitchFrames",
     "PitchTracker",
     "TrackerConfig",

@@ -5,6 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(midi: int) -> str:
+    """Scientific pitch notation: 60 is C4, 69 is A4."""
+    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
@@ -32,6 +39,18 @@ class TrackerConfig:
         """A multiple of 8 samples, so that hops fall on whole samples of the tracker's reduced-rate analysis."""
         return 8 * max(1, round(self.hop_s * sample_rate_hz / 8))
 
+    def notes_covered(self) -> tuple[str, str]:
+        """The lowest and highest notes whose nominal pitch lies in the range, e.g. ("B3", "E7")."""
+        low = math.ceil(69 + 12 * math.log2(self.fmin_hz / 440.0))
+        high = math.floor(69 + 12 * math.log2(self.fmax_hz / 440.0))
+        return note_name(low), note_name(high)
+
+    def describe(self, sample_rate_hz: float = 44100) -> str:
+        """E.g. "flute B3-E7 (240-2720 Hz, 23 ms latency)", for --help."""
+        low, high = self.notes_covered()
+        latency_ms = self.latency_s(sample_rate_hz) * 1000
+        return f"{self.name} {low}-{high} ({self.fmin_hz:.0f}-{self.fmax_hz:.0f} Hz, {latency_ms:.0f} ms latency)"
+
     def latency_s(self, sample_rate_hz: float) -> float:
         """Algorithmic latency: the window's centre lags its newest sample by half a window, the smoother
         waits `lookahead_frames` hops, and a frame is only analysed once a whole hop has arrived."""
@@ -40,8 +59,11 @@ class TrackerConfig:
         return (window / 2 + hop * (self.lookahead_frames + 1)) / sample_rate_hz
 
 
-# Flute: C4-C7 with a little margin; a 1024-sample window at 44.1 kHz holds 6 periods of C4.
-FLUTE = TrackerConfig("flute", fmin_hz=250.0, fmax_hz=2200.0, min_window_s=0.020, hop_s=0.0058, lookahead_frames=1)
+# Flute: the concert flute's whole range, B3 (247 Hz, the B foot's lowest note) to D7 (2349 Hz) and the top notes
+# some players reach, up to E7 (2637 Hz), with about 50 cents of margin either side. A 1024-sample window at 44.1 kHz
+# holds 5.7 periods of B3. The top stays under 2756 Hz so that the reduced-rate analysis still halves the work at
+# 44.1 kHz (four harmonics of fmax_hz under its Nyquist frequency).
+FLUTE = TrackerConfig("flute", fmin_hz=240.0, fmax_hz=2720.0, min_window_s=0.020, hop_s=0.0058, lookahead_frames=1)
 # Voice: E2-C6; E2 (82 Hz) needs a 2048-sample window at 44.1 kHz.
 VOICE = TrackerConfig("voice", fmin_hz=78.0, fmax_hz=1100.0, min_window_s=0.040, hop_s=0.0058, lookahead_frames=1)
 

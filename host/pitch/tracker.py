@@ -6,9 +6,13 @@ periodic at P/2 than at P (otherwise the tone's true period is P/2 and P would b
 acceptable candidates the most periodic one wins, with small bonuses for staying on the previous frame's pitch and
 for agreeing with the optional octave prior (the flute's fingering); after an octave leap up, the old octave must
 prove itself again (see LEAP_*), and a winner with nothing sounding at its fundamental (the common period of a new
-note and an old one still ringing) gives way to a higher acceptable candidate (see `spectrum`). Voicing is a
-hysteresis on the periodicity of a pre-emphasised copy, gated by level; a 3-frame median with one frame of lookahead
-removes single-frame glitches. docs/pitch.md has the why and the measurements.
+note and an old one still ringing) gives way to a higher acceptable candidate (see `spectrum`). Before that,
+aubio's period is refined on the periodicity, and divided by three when the tone repeats at a third of it too
+(aubio's integer lags can take three periods of a note above C7 for one). Voicing is a
+hysteresis on the periodicity of a pre-emphasised copy, gated by level; a note fading fast through the level gate
+stays voiced while it stays periodic (RELEASE_*), and a frame that nearly passed just before a note's first voiced
+frame is voiced with it (REACH_BACK_*, within the lookahead). A 3-frame median with one frame of lookahead removes
+single-frame glitches. docs/pitch.md has the why and the measurements.
 
 Feed blocks of any size with `process`; it returns the frames it could finalise (one hop behind, for the
 lookahead). `flush` finishes the stream. `track` runs a whole signal.
@@ -46,8 +50,27 @@ RATIO_SMOOTHING = 0.2  # per hop, for the running c(P/2)/c(P) of the current pit
 # A candidate whose fundamental is this far under its strongest of harmonics 1-3 is the common period of two notes
 # (a new one over the old one ringing), not a tone: a higher acceptable candidate wins instead (see `spectrum`).
 FUNDAMENTAL_MIN_DB = -30.0
+# The correlation spans at least this many of the longest periods, even when that leaves it off the window's centre.
+SPAN_FLOOR = 1.5
+THIRD_MIN_PERIODICITY = 0.9  # only a clearly periodic frame is tested for repeating at a third of its period
 PRIOR_BONUS = 0.04  # prefer the octave the fingering prior expects; too small to beat clear evidence
 PEAK_DECAY_DB_PER_S = 6.0  # how fast the "recent peak" used by the level gate forgets
+# A soft ending: a voice (or a flute) fades 15-20 dB in 30-40 ms and is still clearly periodic when its level crosses
+# the release-tail gate (max_drop_db under the recent peak). A room's reverb tail reaches that gate slowly, long after
+# the level last was near the peak. So a voiced frame under the gate stays voiced while the level was within
+# RELEASE_NEAR_DB of the peak no more than RELEASE_WINDOW_S ago, its periodicity is at least RELEASE_MIN_PERIODICITY,
+# its pitch within RELEASE_MAX_STEP_CENTS of the previous frame's, and its level at most RELEASE_FLOOR_DB under
+# min_level_dbfs.
+RELEASE_WINDOW_S = 0.1
+RELEASE_NEAR_DB = 6.0
+RELEASE_MIN_PERIODICITY = 0.8
+RELEASE_MAX_STEP_CENTS = 100.0
+RELEASE_FLOOR_DB = 10.0
+# A note's first frames are only partly inside the correlation span, so their periodicity climbs from ~0.45 to over
+# voicing_on within a few hops. When a frame turns voiced, the frame before it is voiced too if it passed the level
+# gates and voicing_off and read within REACH_BACK_CENTS of the new frame: decided within the smoother's one-hop
+# lookahead, so it costs no latency.
+REACH_BACK_CENTS = 100.0
 _HALF_OCTAVE_UP, _HALF_OCTAVE_DOWN = 2**0.5, 2**-0.5
 _SILENT = (0.0, 0.0, 0.0)  # (time_s, f0_hz, confidence) standing in for the frames before and after a stream
 
@@ -97,12 +120,22 @@ class PitchTracker:
         self._aubio.set_unit("Hz")
         self._aubio.set_silence(-120.0)  # gate ourselves, by level and periodicity
         self._max_lag = self._reduced_rate_hz / config.fmin_hz * 1.03
-        # Correlate over three of the longest periods (longer spans cost time and add little), and keep lags up to
-        # the end of the (emphasised, one sample shorter) frame: aubio's period may lie beyond the range, with an
-        # octave of it inside. A frame's autocorrelation is only computed as far as its lags need.
+        self._min_lag = self._reduced_rate_hz / config.fmax_hz / 1.03  # the shortest period in range
+        # Correlate over three of the longest periods (longer spans cost time and add little), with the `span +
+        # lag` samples it reads in the middle of the window (for a typical lag: the geometric mean of the range's
+        # periods), so that the evidence describes the sound at the frame's time_s; when the window has no room for
+        # both, a shorter span (down to SPAN_FLOOR periods). Lags are kept up to the end of the (emphasised, one
+        # sample shorter) frame: aubio's period may lie beyond the range, with an octave of it inside. A frame's
+        # autocorrelation is only computed as far as its lags need.
         longest = int(self._max_lag * 1.02) + 3  # the longest period, its refinement step and the interpolation
-        self._span = min(reduced_window - 1 - longest, int(3 * self._max_lag))
-        self._n_lags = reduced_window - 3 - self._span  # (the pre-emphasised sums read two samples further)
+        typical = self._reduced_rate_hz / math.sqrt(config.fmin_hz * config.fmax_hz)
+        centred = int(reduced_window + typical - 2 * longest - 6)  # the longest span that fits centred
+        floor = int(SPAN_FLOOR * self._max_lag)
+        span = min(reduced_window - 1 - longest, int(3 * self._max_lag), max(centred, floor))
+        self._span = span
+        # where the correlation starts in the frame (reduced samples)
+        self._offset = max(0, min(int((reduced_window - span - typical) / 2), reduced_window - 3 - span - longest))
+        self._n_lags = reduced_window - 3 - span - self._offset  # (the pre-emphasised sums read two samples further)
         self._history = np.zeros(self.window - self.hop, dtype=np.float32)
         self._reduced_history = np.zeros(reduced_window - self._reduced_hop, dtype=np.float64)
         self._pending = np.zeros(0, dtype=np.float32)
@@ -111,6 +144,9 @@ class PitchTracker:
         self._peak_decay_db = PEAK_DECAY_DB_PER_S * self.hop / sample_rate_hz
         self._voiced = False
         self._last_f0 = 0.0
+        self._release_window = round(RELEASE_WINDOW_S * sample_rate_hz / self.hop)
+        self._release_frames = 0  # hops left in which a fading note may stay voiced under the level gate
+        self._nearly_hz = 0.0  # the last frame's f0 if it was unvoiced but nearly passed (0 otherwise)
         self._ratio_avg = 0.0
         self._level_avg_db = -200.0
         self._leap_from_hz = 0.0
@@ -150,11 +186,11 @@ class PitchTracker:
         reduced = np.concatenate([self._reduced_history, fresh_reduced])
         self._reduced_history = reduced[n_hops * reduced_hop :]
         # each frame's tables only as far as its own lags need them
-        span, n_lags = self._span, [self._lags_needed(f) for f in raw_hz]
+        span, offset, n_lags = self._span, self._offset, [self._lags_needed(f) for f in raw_hz]
         autocorrelations = [
-            autocorrelation(reduced[i * reduced_hop :], span, n) if n else [] for i, n in enumerate(n_lags)
+            autocorrelation(reduced[i * reduced_hop + offset :], span, n) if n else [] for i, n in enumerate(n_lags)
         ]
-        sums = sliding_sums(reduced, reduced_hop, span, max(3, *n_lags), autocorrelations)
+        sums = sliding_sums(reduced[offset:], reduced_hop, span, max(3, *n_lags), autocorrelations)
         first = self._frames_seen
         self._frames_seen += n_hops
         window, rate = self.window, self.sample_rate_hz
@@ -165,10 +201,14 @@ class PitchTracker:
             o = i * reduced_hop
             frame = stream[i * hop : i * hop + window]
             level_db = 10.0 * math.log10(max(float(np.dot(frame, frame)) / window, 1e-20))
-            f_raw, corr, conf = self._evidence(raw_hz[i], autocorrelations[i], reduced[o:], sums[i])
+            f_raw, corr, conf = self._evidence(raw_hz[i], autocorrelations[i], reduced[o + offset :], sums[i])
             f0 = self._choose(f_raw, corr, expected[i], level_db, reduced[o : o + self._reduced_window])
-            f0 = f0 if self._voicing(conf, level_db, f0) else 0.0
-            self._queue.append((times[i], f0, conf))
+            voiced, nearly = self._voicing(conf, level_db, f0)
+            if voiced and self._nearly_hz and abs(1200 * math.log2(self._nearly_hz / f0)) < REACH_BACK_CENTS:
+                time_s, _, confidence = self._queue[-1]  # (still waiting for this frame: the lookahead)
+                self._queue[-1] = (time_s, self._nearly_hz, confidence)
+            self._nearly_hz = f0 if nearly else 0.0
+            self._queue.append((times[i], f0 if voiced else 0.0, conf))
             if len(self._queue) == 3:
                 out.append(self._smooth(self._queue))
                 del self._queue[0]
@@ -203,18 +243,19 @@ class PitchTracker:
         side: aubio's yinfft is off by a few cents, which matters when the tutor grades intonation."""
         if not raw_hz > 0:
             return 0.0, [NAN, NAN, NAN, NAN], 0.0
-        period = self._reduced_rate_hz / raw_hz
-        step = max(1.0, period / 64)  # the peak's width scales with the period
         s, x, _ = sums
-        before = periodicity_at(r, s, x, period - step)
-        centre = periodicity_at(r, s, x, period)
-        after = periodicity_at(r, s, x, period + step)
-        curvature = before - 2 * centre + after
-        peak = centre
-        if curvature < 0:  # (False when any is NaN)
-            shift = min(1.0, max(-1.0, 0.5 * (before - after) / curvature))
-            peak = centre - 0.25 * (before - after) * shift
-            period += shift * step
+        period, peak = _refine(r, s, x, self._reduced_rate_hz / raw_hz)
+        # aubio's period may be three periods of a high, nearly sinusoidal note (a flute's D7 at the reduced rate:
+        # 9.4 samples a period, and 28 whole samples lie nearer three periods than 9 lie to one). A tone that
+        # repeats at a third of the period as well as at the period has no harmonics but multiples of 3: its
+        # fundamental is three times aubio's.
+        third = period / 3
+        if (
+            peak > THIRD_MIN_PERIODICITY
+            and third >= self._min_lag
+            and periodicity_at(r, s, x, third) > RATIO_MAX * peak
+        ):
+            period, peak = _refine(r, s, x, third)
         max_lag = self._max_lag
         quarter, half, double = (
             periodicity_at(r, s, x, lag) if lag <= max_lag else NAN for lag in (period / 4, period / 2, 2 * period)
@@ -279,15 +320,32 @@ class PitchTracker:
             self._ratio_avg = ratio
         return f0
 
-    def _voicing(self, conf: float, level_db: float, f0: float) -> bool:
-        """Hysteresis on periodicity, gated by absolute level and by the drop from the recent peak."""
+    def _voicing(self, conf: float, level_db: float, f0: float) -> tuple[bool, bool]:
+        """(voiced, nearly): hysteresis on periodicity, gated by absolute level and by the drop from the recent peak,
+        with the soft-ending rule (RELEASE_*); `nearly` = unvoiced, but past the gates and voicing_off (for the
+        reach-back at a note's start)."""
         self._peak_db = max(level_db, self._peak_db - self._peak_decay_db)
         config = self.config
         loud = level_db >= config.min_level_dbfs and level_db >= self._peak_db - config.max_drop_db
+        if level_db >= self._peak_db - RELEASE_NEAR_DB:
+            self._release_frames = self._release_window
+        elif self._release_frames:
+            self._release_frames -= 1
         threshold = config.voicing_off if self._voiced else config.voicing_on
-        self._voiced = f0 > 0 and loud and conf >= threshold
+        voiced = f0 > 0 and loud and conf >= threshold
+        fading = (
+            self._voiced
+            and not loud
+            and self._release_frames > 0
+            and f0 > 0
+            and conf >= RELEASE_MIN_PERIODICITY
+            and level_db >= config.min_level_dbfs - RELEASE_FLOOR_DB
+            and abs(1200 * math.log2(f0 / self._last_f0)) < RELEASE_MAX_STEP_CENTS
+        )
+        nearly = not voiced and f0 > 0 and loud and conf >= config.voicing_off
+        self._voiced = voiced or fading
         self._last_f0 = f0 if self._voiced else 0.0
-        return self._voiced
+        return self._voiced, nearly
 
     @staticmethod
     def _smooth(window3: list[tuple[float, float, float]]) -> tuple[float, float, float]:
@@ -300,6 +358,19 @@ class PitchTracker:
         if f_prev > 0 and f_next > 0:
             f = sorted((f_prev, f, f_next))[1]
         return t, f, conf
+
+
+def _refine(r: list[float], s: list[float], x: list[float], period: float) -> tuple[float, float]:
+    """(period, periodicity) at the vertex of a parabola through the periodicity one step either side of `period`."""
+    step = max(1.0, period / 64)  # the peak's width scales with the period
+    before = periodicity_at(r, s, x, period - step)
+    centre = periodicity_at(r, s, x, period)
+    after = periodicity_at(r, s, x, period + step)
+    curvature = before - 2 * centre + after
+    if curvature < 0:  # (False when any is NaN)
+        shift = min(1.0, max(-1.0, 0.5 * (before - after) / curvature))
+        return period + shift * step, centre - 0.25 * (before - after) * shift
+    return period, centre
 
 
 def _same_octave(f0_hz: float, reference_hz: float) -> bool:
