@@ -60,13 +60,32 @@ class Score:
         return float(np.median(self.delays_s))
 
 
-def score(report: BreathReport, truth: Recording, skip_s: float = 1.0) -> Score:
-    """Share of belt samples whose phase is right, and for each true change the delay until it was detected."""
+def listed_phases(rows: list[dict[str, object]], t_s: np.ndarray) -> np.ndarray:
+    """The phase of each time in `t_s` as a phases list (`flutex breath`'s rows) gives it; "" before its first row."""
+    phases = np.full(len(t_s), "", dtype=object)
+    for row in rows:
+        start, end = np.searchsorted(t_s, [row["t_start_s"], row["t_end_s"]])
+        phases[start:end] = row["phase"]
+    return phases
+
+
+def score(
+    report: BreathReport, truth: Recording, skip_s: float = 1.0, rows: list[dict[str, object]] | None = None
+) -> Score:
+    """Share of belt samples whose phase is right, and for each true change the delay until it was detected.
+
+    Scores the live phase and its changes, or with `rows` the phases list (`flutex.breath.cli.segments`).
+    """
     t = np.asarray(report.belt_t_s)
     keep = t >= skip_s
-    detected = np.asarray([str(p) for p in report.phases])
+    if rows is None:
+        detected = np.asarray([str(p) for p in report.phases])
+        changes = [(e.t_s, str(e.phase)) for e in report.of_type(PhaseChange)]
+    else:
+        detected = listed_phases(rows, t)
+        changes = [(float(row["t_start_s"]), str(row["phase"])) for row in rows]  # type: ignore[arg-type]
     accuracy = float(np.mean(detected[keep] == truth.phases[keep]))
-    changes = [e for e in report.of_type(PhaseChange) if e.t_s >= skip_s - EARLY_S]
+    changes = [(t_s, phase) for t_s, phase in changes if t_s >= skip_s - EARLY_S]
     delays, missed, used = [], 0, set()
     for i in np.flatnonzero(truth.phases[1:] != truth.phases[:-1]) + 1:
         t0 = truth.t_s[i]
@@ -75,8 +94,8 @@ def score(report: BreathReport, truth: Recording, skip_s: float = 1.0) -> Score:
         match = next(
             (
                 k
-                for k, c in enumerate(changes)
-                if k not in used and c.phase == truth.phases[i] and t0 - EARLY_S <= c.t_s <= t0 + MATCH_WINDOW_S
+                for k, (t_s, phase) in enumerate(changes)
+                if k not in used and phase == truth.phases[i] and t0 - EARLY_S <= t_s <= t0 + MATCH_WINDOW_S
             ),
             None,
         )
@@ -84,5 +103,46 @@ def score(report: BreathReport, truth: Recording, skip_s: float = 1.0) -> Score:
             missed += 1
         else:
             used.add(match)
-            delays.append(changes[match].t_s - t0)
+            delays.append(changes[match][0] - t0)
     return Score(accuracy, delays, missed, len(changes) - len(used))
+
+
+def with_artefacts(
+    recording: Recording,
+    seed: int,
+    *,
+    ripple_pa: float = 12.0,
+    step_pa: float = 6.0,
+    flicker_pa: float = 40.0,
+    flickers_per_s: float = 1.0,
+) -> Recording:
+    """The same breathing as a real belt records it: heartbeat ripple, sensor steps and speech flicker on top.
+
+    Ripple: the heart (1.1-1.3 Hz) moves the abdomen and back by `ripple_pa` (sharp beats, not a sine). Steps: every
+    channel reads in whole multiples of `step_pa`, so a slow movement becomes a staircase. Flicker: during exhales,
+    brief bumps (0.1-0.3 s, up to `flicker_pa` on the abdomen and half that on the ribs) as speech or playing pushes
+    the wall in and out. The phase truth is unchanged: none of these is a breath.
+    """
+    rng = np.random.default_rng(seed)
+    t = recording.t_s
+    channels = recording.channels_pa.copy()
+    heart_hz = rng.uniform(1.1, 1.3)
+    beat = np.mod(t * heart_hz, 1.0)
+    ripple = ripple_pa * np.exp(-(((beat - 0.2) / 0.06) ** 2)) - ripple_pa * 0.25
+    channels[:, 0] += ripple
+    channels[:, 1] += 0.5 * ripple
+    exhaling = np.flatnonzero(recording.phases == "exhale")
+    for start in rng.choice(exhaling, size=int(flickers_per_s * len(exhaling) / BELT_HZ), replace=False):
+        width = int(rng.uniform(0.1, 0.3) * BELT_HZ)
+        bump = np.sin(np.linspace(0.0, np.pi, width)) * rng.uniform(0.3, 1.0) * flicker_pa
+        end = min(len(t), start + width)
+        channels[start:end, 0] += bump[: end - start]
+        channels[start:end, 2:] += 0.5 * bump[: end - start, None]
+    channels = np.round(channels / step_pa) * step_pa
+    return Recording(t, channels, recording.mouth_pa, recording.phases, recording.volume)
+
+
+def true_inhales(recording: Recording) -> int:
+    """How many inhale segments the truth has (a segment cut by the recording's start counts)."""
+    inhaling = recording.phases == "inhale"
+    return int(inhaling[0]) + int(np.sum(inhaling[1:] & ~inhaling[:-1]))

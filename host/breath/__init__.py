@@ -15,16 +15,19 @@ from flutex.breath.analyser import BreathAnalyser, BreathEvent, BreathReport, an
 from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
 from flutex.breath.phases import ChannelMixer, Phase, PhaseChange, PhaseConfig, PhaseDetector
 from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
-from flutex.breath.share import Inhale, InhaleTracker, abdominal_share
+from flutex.breath.quality import Quality, QualityChange, QualityMonitor, judge
+from flutex.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker, abdominal_share
 from flutex.breath.support import HeldNote, SoundGate, SupportConfig, SupportTracker
 
 __all__ = [
     "BreathAnalyser",
+    "BreathConfig",
     "BreathEvent",
     "BreathReport",
     "Calibration",
     "CalibrationError",
     "ChannelMixer",
+    "Flicker",
     "HeldNote",
     "Inhale",
     "InhaleTracker",
@@ -35,6 +38,9 @@ __all__ = [
     "PhraseConfig",
     "PhraseStart",
     "PhraseTracker",
+    "Quality",
+    "QualityChange",
+    "QualityMonitor",
     "SoundGate",
     "SupportConfig",
     "SupportTracker",
@@ -42,4 +48,5 @@ __all__ = [
     "analyse",
     "calibrate",
     "calibrate_from_session",
+    "judge",
 ]

@@ -13,11 +13,12 @@ from typing import TypeVar
 from flutex.breath.calibration import Calibration
 from flutex.breath.phases import BELT_RATE_HZ, Phase, PhaseChange, PhaseConfig, PhaseDetector
 from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
-from flutex.breath.share import Inhale, InhaleTracker
+from flutex.breath.quality import Quality, QualityChange, QualityMonitor
+from flutex.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker
 from flutex.breath.support import FLUTE_RATE_HZ, HeldNote, SoundGate, SupportConfig, SupportTracker
 from flutex.events import BeltSample, FluteSample
 
-BreathEvent = PhaseChange | Inhale | HeldNote | PhraseStart
+BreathEvent = PhaseChange | Inhale | Flicker | QualityChange | HeldNote | PhraseStart
 NO_EVENTS: tuple[BreathEvent, ...] = ()
 E = TypeVar("E")
 
@@ -27,6 +28,9 @@ class BreathAnalyser:
 
     Feed belt and flute samples in roughly time order; each call returns the events that sample completed
     (usually none, as a shared empty tuple). Call `finish` at the end of a stream for what is still open.
+    Two speeds: `PhaseChange` follows the breath within about 100 ms for a display, and may be a flicker; an
+    `Inhale` (a breath, what a tutor counts) or a `Flicker` (that inhale was none) comes when the inhale ends.
+    `QualityChange` says when the belt stops or starts showing breathing at all.
     """
 
     def __init__(
@@ -36,20 +40,28 @@ class BreathAnalyser:
         phase_config: PhaseConfig | None = None,
         support_config: SupportConfig | None = None,
         phrase_config: PhraseConfig | None = None,
+        breath_config: BreathConfig | None = None,
         belt_rate_hz: float = BELT_RATE_HZ,
         flute_rate_hz: float = FLUTE_RATE_HZ,
     ) -> None:
         self.calibration = calibration
         self.detector = PhaseDetector(calibration, phase_config, belt_rate_hz)
-        self._inhales = InhaleTracker()
+        self._inhales = InhaleTracker(calibration.depth_scale, breath_config)
         support = support_config or SupportConfig()
         self._gate = SoundGate(support)
         self._support = SupportTracker(support, flute_rate_hz)
         self._phrases = PhraseTracker(phrase_config)
+        self._quality = QualityMonitor()
+        self._belt_t_s = 0.0
 
     @property
     def phase(self) -> Phase:
         return self.detector.phase
+
+    @property
+    def quality(self) -> Quality:
+        """Whether the last minute of belt shows breathing; while it does not, its breaths are artefacts."""
+        return self._quality.quality
 
     @property
     def level(self) -> float:
@@ -64,13 +76,17 @@ class BreathAnalyser:
 
     def _feed_belt(self, sample: BeltSample) -> tuple[BreathEvent, ...]:
         change = self.detector.update(sample)
-        inhale = self._inhales.update(sample.t_s, sample.channels_pa, self.detector.level, self.detector.phase)
-        if inhale is not None:
-            self._phrases.on_inhale(inhale)
+        self._belt_t_s = sample.t_s
+        level = self.calibration.level(sample.channels_pa)
+        judged = self._inhales.update(sample.t_s, sample.channels_pa, level, self.detector.phase)
+        breath = judged if isinstance(judged, Inhale) else None
+        if breath is not None:
+            self._phrases.on_inhale(breath)
         phrase = self._phrases.on_belt_time(sample.t_s)
-        if change is None and inhale is None and phrase is None:
+        quality = self._quality.update(sample.t_s, breath)
+        if change is None and judged is None and phrase is None and quality is None:
             return NO_EVENTS
-        return tuple(event for event in (inhale, change, phrase) if event is not None)
+        return tuple(event for event in (judged, change, phrase, quality) if event is not None)
 
     def _feed_flute(self, sample: FluteSample) -> tuple[BreathEvent, ...]:
         sounding = self._gate.update(sample.mouth_pa)
@@ -79,9 +95,12 @@ class BreathAnalyser:
         return NO_EVENTS if note is None else (note,)
 
     def finish(self) -> tuple[BreathEvent, ...]:
-        """End of stream: the note still sounding and the phrase starts still waiting for belt data."""
+        """End of stream: the inhale still in progress, the note still sounding, the phrase starts still waiting."""
+        judged = self._inhales.finish(self._belt_t_s)
+        if isinstance(judged, Inhale):
+            self._phrases.on_inhale(judged)
         note = self._support.finish()
-        return (*(() if note is None else (note,)), *self._phrases.finish())
+        return tuple(e for e in (judged, note, *self._phrases.finish()) if e is not None)
 
     def inhale_between(self, start_s: float, end_s: float) -> Inhale | None:
         """For a tutor that knows where the score's phrases start: the breath that peaked in (start_s, end_s]."""

@@ -11,24 +11,26 @@ from pathlib import Path
 
 from flutex.breath.analyser import BreathAnalyser, BreathReport, analyse
 from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
-from flutex.breath.phases import PhaseChange
-from flutex.breath.share import Inhale
+from flutex.breath.phases import BELT_RATE_HZ, PhaseChange
+from flutex.breath.phrases import PhraseStart
+from flutex.breath.quality import judge
+from flutex.breath.recording import COLUMNS, read_csv
+from flutex.breath.share import Flicker, Inhale
+from flutex.breath.support import HeldNote
 from flutex.errors import UsageError
-from flutex.events import BELT_CHANNELS, BeltSample, FluteSample
+from flutex.events import BeltSample
 
-COLUMNS = ("t_s", *BELT_CHANNELS)
 SEGMENT_FIELDS = ("t_start_s", "t_end_s", "phase", "depth", "abdominal_share")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "breath",
-        help="analyse a recorded breath-belt CSV",
-        description=(
-            "Analyse a recorded belt session: one row per sample with columns "
-            f"{','.join(COLUMNS)} (seconds, pascals) and optionally mouth_pa. Prints one CSV row per breath phase "
-            "with the depth (1.0 = full breath) and abdominal share of each inhale, or everything as JSON."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Describe the command and its arguments on the parser `flutex` made for it."""
+    parser.description = (
+        "Analyse a recorded belt session: one row per sample with columns "
+        f"{','.join(COLUMNS)} (seconds, pascals) and optionally mouth_pa, in time order, at least 20 rows; "
+        f"a belt at another steady rate than {BELT_RATE_HZ:g} Hz is resampled to it. Prints one CSV row per breath "
+        "phase with the depth (1.0 = full breath) and abdominal share of each inhale, or everything as JSON "
+        "(with a signal-quality verdict; without --json a poor recording is reported on stderr)."
     )
     parser.add_argument("file", type=Path, help="CSV file with a header row")
     parser.add_argument(
@@ -42,29 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print calibration, phases, breaths and notes as JSON")
     parser.set_defaults(run=run)
-
-
-def read_csv(path: Path) -> tuple[list[BeltSample], list[FluteSample]]:
-    """Belt samples, and flute samples if the file has a mouth_pa column; UsageError on a bad file."""
-    try:
-        with path.open(newline="") as file:
-            rows = list(csv.DictReader(file))
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from error
-    missing = [c for c in COLUMNS if not rows or c not in rows[0]]
-    if missing:
-        raise UsageError(f"{path} needs a header with columns {','.join(COLUMNS)}; missing {','.join(missing)}")
-    belt, flute = [], []
-    try:
-        for seq, row in enumerate(rows):
-            t_s = float(row["t_s"])
-            a, b, c, d = (float(row[name]) for name in BELT_CHANNELS)
-            belt.append(BeltSample(t_s, seq, (a, b, c, d)))
-            if row.get("mouth_pa"):
-                flute.append(FluteSample(t_s, seq, 0, float(row["mouth_pa"])))
-    except ValueError as error:
-        raise UsageError(f"{path} row {seq + 2}: {error}") from error
-    return belt, flute
 
 
 def _calibration(belt: list[BeltSample], rest_s: float | None, full_s: float | None) -> Calibration:
@@ -82,30 +61,58 @@ def _calibration(belt: list[BeltSample], rest_s: float | None, full_s: float | N
 
 
 def segments(report: BreathReport) -> list[dict[str, object]]:
-    """One row per detected phase, from one change to the next; inhales carry their depth and share."""
+    """One row per phase, from one change to the next; breaths carry their depth and share.
+
+    A phase that turned out to be a `Flicker` (an inhale that was no breath, or its way back down) is folded into
+    the row before it, or at the very start into the row after it; one that continued a breath after a dip takes
+    the dip back into that breath's row. So the list shows the breaths a tutor counts.
+    """
     rows: list[dict[str, object]] = []
+    own_row = False  # whether the phase in progress opened the last row (else it went on in one a fold left open)
     for event in report.events:
         if isinstance(event, PhaseChange):
             if rows:
                 rows[-1]["t_end_s"] = event.t_s
-            rows.append(dict.fromkeys(SEGMENT_FIELDS, None) | {"t_start_s": event.t_s, "phase": str(event.phase)})
+            own_row = not rows or rows[-1]["phase"] not in (None, str(event.phase))
+            if own_row:
+                rows.append(dict.fromkeys(SEGMENT_FIELDS, None) | {"t_start_s": event.t_s, "phase": str(event.phase)})
+            else:
+                rows[-1]["phase"] = str(event.phase)
         elif isinstance(event, Inhale) and rows:
             rows[-1]["depth"] = round(event.depth, 3)
             share = event.abdominal_share
             rows[-1]["abdominal_share"] = None if share is None else round(share, 3)
+        elif isinstance(event, Flicker) and own_row:
+            _fold(rows, event.continues)
     if rows and report.belt_t_s:
         rows[-1]["t_end_s"] = report.belt_t_s[-1]
     return rows
 
 
+def _fold(rows: list[dict[str, object]], continues: bool) -> None:
+    """Take back the last row, a flicker's; one that continues a breath also takes back the dip before it."""
+    if len(rows) == 1:
+        rows[-1]["phase"] = None  # the next change names it
+        return
+    rows.pop()
+    if continues and any(row["phase"] == "inhale" for row in rows):
+        while rows[-1]["phase"] != "inhale":
+            rows.pop()
+
+
 def run(args: argparse.Namespace) -> int:
-    belt, flute = read_csv(args.file)
-    report = analyse([*belt, *flute], BreathAnalyser(_calibration(belt, args.rest_s, args.full_s)))
+    recording = read_csv(args.file)
+    belt = recording.belt
+    report = analyse([*belt, *recording.flute], BreathAnalyser(_calibration(belt, args.rest_s, args.full_s)))
     rows = segments(report)
+    span_s = report.belt_t_s[-1] - report.belt_t_s[0] if report.belt_t_s else 0.0
+    quality = judge(report.of_type(Inhale), span_s)
     if args.json:
-        events = [e for e in report.events if not isinstance(e, PhaseChange | Inhale)]
+        events = [e for e in report.events if isinstance(e, HeldNote | PhraseStart)]
         out = {
             "calibration": asdict(report.calibration),
+            "rate_hz": round(recording.rate_hz, 3),
+            "quality": asdict(quality),
             "phases": rows,
             "breaths": [asdict(e) for e in report.of_type(Inhale)],
             "notes_and_phrases": [{"kind": type(e).__name__, **asdict(e)} for e in events],
@@ -113,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=1)
         print()
         return 0
+    if not quality.breathing:
+        print(f"flutex: warning: {args.file}: {quality.reason}", file=sys.stderr)
     writer = csv.DictWriter(sys.stdout, SEGMENT_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)

@@ -18,7 +18,7 @@ from flutex.breath.share import Inhale
 @dataclass(frozen=True, slots=True)
 class PhraseConfig:
     min_silence_s: float = 0.3
-    min_depth: float = 0.08  # calibrated range; a quiet breath is about 0.15
+    min_depth: float = 0.08  # calibrated depth (1 = a full breath); a quiet breath is about 0.15
     lookback_s: float = 3.0
     settle_s: float = 0.25
 
