@@ -17,17 +17,26 @@ from typing import Protocol
 from flutex.firmware import link_ble
 from flutex.transport import Inbox, TransportClosed
 
+# What every backend tells a user whose pairing failed or whose board refused an unpaired link (firmware/link_ble.py
+# `may_bond`): only someone at the board can let a new host in.
+PAIRING_HINT = (
+    f"the board takes a new host only in its pairing window: within {link_ble.PAIRING_WINDOW_MS // 1000} s of "
+    "switching it on, press the e-stop in, connect, then release it"
+)
+
 
 class BleBackend(Protocol):
     """One way to reach a board's NUS (a platform's BLE stack). It raises DeviceNotFound when the board cannot be
-    found or connected and TransportClosed when a write fails, so the client's reconnect logic sees one kind of
-    error whatever the stack."""
+    found, connected or paired and TransportClosed when a write fails, so the client's reconnect logic sees one kind
+    of error whatever the stack. A backend secures the link before the first byte of the protocol: the board moves
+    the instrument only for a host on an encrypted link with a bond (docs/security.md)."""
 
     description: str
 
     async def connect(self, on_data: Callable[[bytes], None], on_lost: Callable[[str], None]) -> int:
-        """Find the board, connect and subscribe to TX notifications; returns the negotiated ATT MTU.
-        Called again after every disconnect: a new connection needs a new subscription."""
+        """Find the board, connect, encrypt (with a stored bond, or by pairing), and subscribe to TX notifications;
+        returns the negotiated ATT MTU. Called again after every disconnect: a new connection needs a new
+        subscription, and encryption again."""
         ...
 
     async def send(self, chunk: bytes) -> None:

@@ -2,6 +2,11 @@
 
 UNTESTED: no test here has a radio. The same `BleTransport` above it is tested over bumble's virtual link
 (tests/test_ble.py); this adapter only maps bleak's calls onto `BleBackend` and is exercised by hand on hardware.
+
+Pairing: the board moves the instrument only for a host with a bond (docs/security.md). bleak pairs on connect when
+this computer has none with the board (`pair=True`: BlueZ's Device1.Pair, which needs a Bluetooth agent, then
+Connect); a bonded board is reconnected as is and BlueZ encrypts the link with the stored keys. macOS pairs only
+when a characteristic demands encryption, which the board's does not: pairing from macOS is not supported.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from flutex.ble import PAIRING_HINT
 from flutex.firmware import link_ble
 from flutex.transport import DeviceNotFound, TransportClosed
 
@@ -22,7 +28,8 @@ CONNECT_ATTEMPTS = 4  # bleak-retry-connector backs off between attempts on tran
 
 
 class BleakBackend:
-    """Finds the board by its advertised name and connects through bleak-retry-connector."""
+    """Finds the board by its advertised name and connects through bleak-retry-connector, pairing first if this
+    computer has no bond with it."""
 
     def __init__(self, name: str) -> None:
         self.description = f"BLE device {name!r}"
@@ -53,9 +60,23 @@ class BleakBackend:
 
         try:
             client = await establish_connection(
-                BleakClient, device, self.name, disconnected_callback=disconnected, max_attempts=CONNECT_ATTEMPTS
+                BleakClient,
+                device,
+                self.name,
+                disconnected_callback=disconnected,
+                max_attempts=CONNECT_ATTEMPTS,
+                pair=True,
             )
-            self._client = client
+        except (BleakError, TimeoutError) as error:
+            if "Authentication" in str(error):  # BlueZ's org.bluez.Error.Authentication*: the pairing failed
+                raise DeviceNotFound(
+                    f"{self.description} would not pair ({error}): {PAIRING_HINT}. On Linux a Bluetooth agent must "
+                    f"answer (your desktop's, or `bluetoothctl` with `agent on`); to start over from scratch: "
+                    f"`bluetoothctl remove {device.address}`"
+                ) from None
+            raise DeviceNotFound(f"could not connect to {self.description}: {error}") from None
+        self._client = client
+        try:
             # a new connection has no subscription: subscribe every time, not once
             await client.start_notify(link_ble.NUS_TX, notified)
             rx = client.services.get_characteristic(link_ble.NUS_RX)
