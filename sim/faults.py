@@ -28,6 +28,7 @@ from flutex.sim.board import SimBoard
 Key = tuple[int, int, int]  # (how many times the board had been reset when it sent it, message type, seq)
 DELIVERED = ("forwarded", "duplicated", "reordered")  # fates after which the host must have the frame, intact
 READ_SIZE = 4096
+CABLE_SETTLE_S = 0.005
 
 
 @dataclass
@@ -177,17 +178,21 @@ class FaultyLine:
         self._stopped = True
 
     def unplug(self, seconds: float) -> None:
-        """Pull the cable: the host's port goes away, and comes back at the same path after `seconds`."""
-        self._pull()
+        """Pull the cable: the host's port goes away, and comes back at the same path after `seconds`. What was
+        written to the port and not yet read by the host is lost with it."""
         self._unplugged = True
         self.ledger.faults["unplug"] += 1
-        self._tasks.append(asyncio.create_task(self._replug_after(seconds)))
+        self._tasks.append(asyncio.create_task(self._pull_and_replug(seconds)))
 
     def _queue(self, fate: str, frames: int) -> None:
         self._queued.extend([fate] * frames)
         self.ledger.faults[fate] += frames
 
-    async def _replug_after(self, seconds: float) -> None:
+    async def _pull_and_replug(self, seconds: float) -> None:
+        # The kernel moves what was written to a pty's master into the host's queue a moment later: once nothing
+        # more is written, wait that moment, so the count of unread bytes at the pull is the true one.
+        await asyncio.sleep(CABLE_SETTLE_S)
+        self._pull()
         await asyncio.sleep(seconds)
         self._unplugged = False
         self._host_absent = True
