@@ -101,8 +101,10 @@ class HostTarget:
     async def _one(self, data: bytes) -> None:
         client = DeviceClient(_Unplugged())
         events = client.subscribe()
-        client._info_waiter = asyncio.get_running_loop().create_future()
+        client._info_waiter = waiter = asyncio.get_running_loop().create_future()
         client._receive(data)
+        if waiter.done() and not waiter.cancelled():
+            waiter.exception()  # a version mismatch or a refusal is an outcome here, not an error to report
         if client._recovery is not None:  # an error made it reconnect: nothing to reconnect to here
             client._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
