@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flutex.breath import (
+from flutex.host.breath import (
     BreathAnalyser,
     BreathReport,
     CalibrationError,
@@ -63,9 +63,9 @@ from flutex.breath import (
     calibrate_from_session,
     judge,
 )
-from flutex.breath.cli import segments
-from flutex.breath.recording import RATE_TOLERANCE, resample
-from flutex.events import BeltSample
+from flutex.host.breath.belt_csv import RATE_TOLERANCE, resample
+from flutex.host.commands.breath import segments
+from flutex.host.link.events import BeltSample
 
 BELT_HZ = 100.0
 QUIET_BREATH_PA = 240.0  # 0.15 of a full breath on the abdomen, whose gain is 1600 Pa (docs/breath.md)

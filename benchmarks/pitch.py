@@ -41,9 +41,9 @@ import aubio
 import numpy as np
 import soundfile
 
-from flutex.audio.synth import FLUTE_LIKE, melody
-from flutex.pitch import INSTRUMENTS, FingeringPrior, PitchFrames, PitchTracker, track
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.audio.synth import FLUTE_LIKE, melody
+from flutex.host.pitch import INSTRUMENTS, FingeringPrior, PitchFrames, PitchTracker, track
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SAMPLE_RATE = 44100

@@ -46,8 +46,8 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
-from flutex.pitch import FLUTE, VOICE, TrackerConfig, track
-from flutex.pitch.config import NOTE_NAMES, note_name
+from flutex.host.pitch import FLUTE, VOICE, TrackerConfig, track
+from flutex.host.pitch.config import NOTE_NAMES, note_name
 
 SEMITONE = Fraction(89, 84)  # 2 ** (1 / 12) within 1 cent, as a ratio of small integers for polyphase resampling
 

@@ -3,8 +3,8 @@
 import asyncio
 import time
 
-import board
-import port
+import chip
+import peripherals
 import safety
 import sensors
 import wire
@@ -24,19 +24,19 @@ NOT_PAIRED = "not paired: in the pairing window (60 s from power-on, e-stop held
 class Firmware:
     def __init__(self, pinmap, profile):
         self.pinmap = pinmap
-        self.board = board.Board(pinmap, profile)
-        self.flute = sensors.Flute(self.board)
-        self.belt = sensors.Belt(self.board)
+        self.peripherals = peripherals.Peripherals(pinmap, profile)
+        self.flute = sensors.Flute(self.peripherals)
+        self.belt = sensors.Belt(self.peripherals)
         cfg = pinmap["servos"]
         servos = [
             FingerServo(pwm, finger, cfg["min_pulse_us"], cfg["max_pulse_us"])
-            for pwm, finger in zip(self.board.servo_pwms, self.board.servo_fingers)
+            for pwm, finger in zip(self.peripherals.servo_pwms, self.peripherals.servo_fingers)
         ]
-        self.envelope = safety.Envelope(self.board, servos, self._on_alert)
-        self.link = Link(self.board.link)
-        self.boot_id = port.boot_id()
+        self.envelope = safety.Envelope(self.peripherals, servos, self._on_alert)
+        self.link = Link(self.peripherals.link)
+        self.boot_id = chip.boot_id()
         self.session = False
-        self._last_host_us = port.ticks_us()
+        self._last_host_us = chip.ticks_us()
         self._handlers = {
             wire.HEARTBEAT: self._heartbeat,
             wire.ARM: self._arm,
@@ -68,7 +68,7 @@ class Firmware:
         except wire.WireError as error:
             self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, str(error))
             return
-        self._last_host_us = port.ticks_us()
+        self._last_host_us = chip.ticks_us()
         handler(seq, fields)
 
     def _hello(self, seq, version):
@@ -77,7 +77,7 @@ class Firmware:
         which board refused it and why, and an ERROR, but no session: no streams, no commands."""
         self.envelope.arm(False)
         self.session = version == wire.VERSION and self.link.trusted()
-        self._last_host_us = port.ticks_us()
+        self._last_host_us = chip.ticks_us()
         if version != wire.VERSION:  # the refusal comes first, so a host knows why before BOARD_INFO ends its wait
             reason = "host speaks protocol v%d, board v%d" % (version, wire.VERSION)
             self.link.refuse(wire.HELLO, seq, wire.E_VERSION, reason)
@@ -90,21 +90,21 @@ class Firmware:
                 wire.VERSION,
                 rates["flute"],
                 rates["belt"],
-                len(self.board.touch_pads),
-                len(self.board.servo_pwms),
+                len(self.peripherals.touch_pads),
+                len(self.peripherals.servo_pwms),
                 len(self.pinmap["pressure"]["belt"]),
                 self.pinmap["watchdog_ms"],
                 self.boot_id,
             ),
             "board=%s;profile=%s;firmware=%s;runtime=%s"
-            % (self.pinmap["board"], self.board.profile["name"], FIRMWARE_VERSION, port.RUNTIME),
+            % (self.pinmap["board"], self.peripherals.profile["name"], FIRMWARE_VERSION, chip.RUNTIME),
         )
         if self.session:
             self.send_status()
 
     def _end_idle_session(self):
         """The host has been silent for SESSION_IDLE_MS: stop streaming until the next HELLO."""
-        if self.session and time.ticks_diff(port.ticks_us(), self._last_host_us) > SESSION_IDLE_MS * 1000:
+        if self.session and time.ticks_diff(chip.ticks_us(), self._last_host_us) > SESSION_IDLE_MS * 1000:
             self.session = False
             self.envelope.arm(False)
 
@@ -125,7 +125,7 @@ class Firmware:
 
     def _tare(self, seq, fields):
         sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
-        self.link.ack(wire.TARE, seq, port.ticks_us())
+        self.link.ack(wire.TARE, seq, chip.ticks_us())
 
     def _servo(self, seq, fields):
         self._answer(wire.SERVO, seq, self.envelope.set_targets(fields[1]))
@@ -154,36 +154,36 @@ class Firmware:
             return
         envelope = self.envelope
         positions = envelope.positions
-        self.link.send(wire.STATUS, (port.ticks_us(), envelope.flags(), len(positions)), positions)
+        self.link.send(wire.STATUS, (chip.ticks_us(), envelope.flags(), len(positions)), positions)
 
     def sample_flute(self):
         if not self.session:
             return
         flute = self.flute
-        self.link.send(wire.FLUTE, (port.ticks_us(), flute.closed_mask(), flute.mouth.read_pa()))
+        self.link.send(wire.FLUTE, (chip.ticks_us(), flute.closed_mask(), flute.mouth.read_pa()))
 
     def sample_belt(self):
         if not self.session:
             return
-        t_us = port.ticks_us()
+        t_us = chip.ticks_us()
         abdomen, back, left, right = self.belt.read_pa()
         self.link.send(wire.BELT, (t_us, abdomen, back, left, right))
 
     async def every(self, rate_hz, action):
         """Run `action` at a fixed rate on absolute deadlines, so lateness in one period is not carried on."""
         period_us = 1000000 // rate_hz
-        deadline = port.ticks_us()
+        deadline = chip.ticks_us()
         while True:
             action()
             deadline = time.ticks_add(deadline, period_us)
-            wait_us = time.ticks_diff(deadline, port.ticks_us())
+            wait_us = time.ticks_diff(deadline, chip.ticks_us())
             if wait_us < -period_us:  # a whole period behind: start again from now rather than burst
-                deadline = port.ticks_us()
+                deadline = chip.ticks_us()
             await asyncio.sleep_ms((wait_us + 999) // 1000 if wait_us > 0 else 0)
 
     async def main(self):
         sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
-        port.start_watchdog(self.pinmap["safety"]["hardware_watchdog_ms"])
+        chip.start_watchdog(self.pinmap["safety"]["hardware_watchdog_ms"])
         rates = self.pinmap["rates_hz"]
         asyncio.create_task(self.envelope.run_servos())
         asyncio.create_task(self.envelope.run_watchdog())
@@ -198,4 +198,6 @@ def _name(msg_type):
 
 
 async def main():
-    await Firmware(board.load_json(board.PINMAP_PATH), board.load_json(board.PROFILE_PATH)).main()
+    await Firmware(
+        peripherals.load_json(peripherals.PINMAP_PATH), peripherals.load_json(peripherals.PROFILE_PATH)
+    ).main()

@@ -18,10 +18,10 @@ firmware checks trust per command (app.py). The streams are never notified to a 
 
 UNTESTED WITHOUT A RADIO: the simulator has no radio, so nothing here has run on silicon. What runs in the tests
 is the module's import under MicroPython, its compilation by mpy-cross, and `chunks`, `frame_type`, `may_bond` and
-the UUIDs, which the host imports (flutex.ble) and tests over bumble's virtual link, where tests/ble_board.py plays
-BleLink's part with the same policy. Needs micropython-lib's aioble with its security module on the board
-(`mpremote mip install aioble`). `aioble` and `bluetooth` are imported when a BleLink is made, not at import time,
-so the simulator and CPython can import this module.
+the UUIDs, which the host imports (flutex.host.link.ble) and tests over bumble's virtual link, where
+tests/ble_board.py plays BleLink's part with the same policy. Needs micropython-lib's aioble with its security module
+on the board (`mpremote mip install aioble`). `aioble` and `bluetooth` are imported when a BleLink is made, not at
+import time, so the simulator and CPython can import this module.
 """
 
 import asyncio
@@ -68,10 +68,10 @@ class BleLink:
 
     def __init__(self, name=DEFAULT_NAME):
         # Here, not at the top: aioble and bluetooth exist only on a board with a radio, and the host imports this
-        # module as flutex.firmware.link_ble, where board and wire are not top-level modules.
+        # module as flutex.firmware.link_ble, where peripherals and wire are not top-level modules.
         import aioble
         import bluetooth
-        import board
+        import peripherals
         import wire
         from aioble import core, security
 
@@ -79,7 +79,7 @@ class BleLink:
         self._name = name
         self._streams = (wire.FLUTE, wire.BELT, wire.STATUS)
         self._delimiter = wire.DELIMITER
-        self._estop = board.EstopButton(board.load_json(board.PINMAP_PATH))
+        self._estop = peripherals.EstopButton(peripherals.load_json(peripherals.PINMAP_PATH))
         self._powered_on_ms = time.ticks_ms()
         self._bonded_since_power_on = False
         self._service_uuid = bluetooth.UUID(NUS_SERVICE)

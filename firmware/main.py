@@ -5,8 +5,8 @@ runs it turns Ctrl-C off, so mpremote could not interrupt it.
 """
 
 import app
-import board
-import port
+import chip
+import peripherals
 
-if not board.EstopButton(board.load_json(board.PINMAP_PATH)).pressed():
-    port.run(app.main)
+if not peripherals.EstopButton(peripherals.load_json(peripherals.PINMAP_PATH)).pressed():
+    chip.run(app.main)

@@ -13,7 +13,7 @@ Rules it enforces, whoever asks (host, agent, lesson file):
 import asyncio
 import time
 
-import port
+import chip
 import wire
 
 LIFTED = -1000  # permille
@@ -23,10 +23,10 @@ WATCHDOG_MARGIN_US = 8000
 
 
 class Envelope:
-    def __init__(self, board, servos, on_alert):
-        cfg = board.pinmap
+    def __init__(self, peripherals, servos, on_alert):
+        cfg = peripherals.pinmap
         limits = cfg["safety"]
-        self._board = board
+        self._peripherals = peripherals
         self._servos = servos
         self._on_alert = on_alert  # called with (code, reason) when the envelope acts on its own
         self._max_rate = cfg["servos"]["max_permille_per_s"]
@@ -44,7 +44,7 @@ class Envelope:
         self.host_stop = False
         self.button_stop = False
         self._guide_end_us = None
-        now = port.ticks_us()
+        now = chip.ticks_us()
         self._engaged_since_us = now
         self._last_heartbeat_us = now
         self._last_step_us = now
@@ -63,7 +63,7 @@ class Envelope:
         return self.host_stop or self.button_stop
 
     def heartbeat(self):
-        self._last_heartbeat_us = port.ticks_us()
+        self._last_heartbeat_us = chip.ticks_us()
         self._heartbeat_event.set()
 
     # --- commands: each returns (t_us applied, None) or (None, (code, reason)) ---------------------------------
@@ -77,12 +77,12 @@ class Envelope:
         self.heartbeat()
         self.armed = True
         self.watchdog_tripped = False
-        return port.ticks_us(), None
+        return chip.ticks_us(), None
 
     def emergency_stop(self, active):
         """The host's stop: latched until the host clears it."""
         self.host_stop = active
-        return (self._release() if active else port.ticks_us()), None
+        return (self._release() if active else chip.ticks_us()), None
 
     def set_targets(self, targets):
         refusal = self._check_targets(targets)
@@ -130,7 +130,7 @@ class Envelope:
 
     def step(self):
         """Move every servo toward its target, no faster than the rate limit; returns the time the PWM was written."""
-        now = port.ticks_us()
+        now = chip.ticks_us()
         elapsed_us = time.ticks_diff(now, self._last_step_us)
         self._last_step_us = now
         max_step = self._max_rate * min(elapsed_us, 1000 * self._servo_period_ms) // 1000000
@@ -141,11 +141,11 @@ class Envelope:
                 position += max(-max_step, min(max_step, delta))
                 self.positions[index] = position
                 servo.write(position)
-        return port.ticks_us()
+        return chip.ticks_us()
 
     def _write_clutch(self, engaged):
-        self._board.write_clutch(engaged)
-        applied_us = port.ticks_us()
+        self._peripherals.write_clutch(engaged)
+        applied_us = chip.ticks_us()
         if engaged and not self.clutch_engaged:
             self._engaged_since_us = applied_us
         self.clutch_engaged = engaged
@@ -169,17 +169,17 @@ class Envelope:
         while True:
             self.step()
             self._supervise()
-            port.feed_watchdog()
+            chip.feed_watchdog()
             await asyncio.sleep_ms(self._servo_period_ms)
 
     def _supervise(self):
-        pressed = self._board.estop.pressed()
+        pressed = self._peripherals.estop.pressed()
         if pressed != self.button_stop:
             self.button_stop = pressed
             if pressed:
                 self._release()
                 self._on_alert(wire.E_ESTOP, "e-stop button pressed: everything released")
-        now = port.ticks_us()
+        now = chip.ticks_us()
         if self._guide_end_us is not None and time.ticks_diff(now, self._guide_end_us) >= 0:
             self._guide_end_us = None
             self._write_clutch(False)
@@ -192,7 +192,7 @@ class Envelope:
     async def run_watchdog(self):
         """Sleeps until the heartbeat deadline; releases the instrument if no heartbeat came by then."""
         while True:
-            remaining_us = self._timeout_us - time.ticks_diff(port.ticks_us(), self._last_heartbeat_us)
+            remaining_us = self._timeout_us - time.ticks_diff(chip.ticks_us(), self._last_heartbeat_us)
             if remaining_us > 0:
                 await asyncio.sleep_ms((remaining_us + 999) // 1000)
             elif self.armed:

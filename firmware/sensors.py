@@ -30,11 +30,11 @@ class PressureChannel:
 class Flute:
     """Hole pads and the mouth pressure sensor of the flute."""
 
-    def __init__(self, board):
-        pinmap = board.pinmap
-        self._pads = board.touch_pads
+    def __init__(self, peripherals):
+        pinmap = peripherals.pinmap
+        self._pads = peripherals.touch_pads
         self._threshold = pinmap["touch"]["threshold"]
-        self.mouth = PressureChannel(board.mouth_adc, pinmap["pressure"]["mouth"]["pa_per_count"])
+        self.mouth = PressureChannel(peripherals.mouth_adc, pinmap["pressure"]["mouth"]["pa_per_count"])
 
     def closed_mask(self):
         """Bit i set when pad i reads above the threshold (ESP32-S3 touch values rise with contact)."""
@@ -51,9 +51,9 @@ class Flute:
 class Belt:
     """The breath belt's pressure channels, in the pin map's order."""
 
-    def __init__(self, board):
-        configs = board.pinmap["pressure"]["belt"]
-        self.channels = [PressureChannel(adc, cfg["pa_per_count"]) for adc, cfg in zip(board.belt_adcs, configs)]
+    def __init__(self, peripherals):
+        configs = peripherals.pinmap["pressure"]["belt"]
+        self.channels = [PressureChannel(adc, cfg["pa_per_count"]) for adc, cfg in zip(peripherals.belt_adcs, configs)]
 
     def read_pa(self):
         c = self.channels

@@ -11,18 +11,18 @@ import importlib
 import os
 import sys
 
-from flutex.errors import FlutexError
+from flutex.host.errors import FlutexError
 
-# name: (module, one-line help). Each module exposes `configure(parser)`, which describes the command and adds its
-# arguments to the parser made here, and sets `run=callable(args) -> int`.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("flutex.demo", "run a session end to end on the simulated board (no hardware, no network)"),
-    "breath": ("flutex.breath.cli", "analyse a recorded breath-belt CSV"),
-    "wiring": ("flutex.wiring", "draw the wiring diagram (SVG) from hardware/pinmap.json"),
-    "flash": ("flutex.flash", "compile the firmware and copy it to a board over USB"),
-    "pitch": ("flutex.pitch.command", "track the pitch of an audio file (CSV on stdout)"),
-    "calibrate": ("flutex.audio.calibrate_command", "calibrate this machine (audio latency)"),
-    "bench": ("flutex.bench", "measure the board's real-time promises (watchdog, rates, soak under faults)"),
+# Each command NAME is the module flutex.host.commands.NAME, which exposes `configure(parser)`: it describes the
+# command and adds its arguments to the parser made here, and sets `run=callable(args) -> int`. name: one-line help.
+COMMANDS: dict[str, str] = {
+    "demo": "run a session end to end on the simulated board (no hardware, no network)",
+    "breath": "analyse a recorded breath-belt CSV",
+    "wiring": "draw the wiring diagram (SVG) from hardware/pinmap.json",
+    "flash": "compile the firmware and copy it to a board over USB",
+    "pitch": "track the pitch of an audio file (CSV on stdout)",
+    "calibrate": "calibrate this machine (audio latency)",
+    "bench": "measure the board's real-time promises (watchdog, rates, soak under faults)",
 }
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)
@@ -36,10 +36,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     named = None if argv is None else next((arg for arg in argv if not arg.startswith("-")), "")
-    for name, (module, one_line) in COMMANDS.items():
+    for name, one_line in COMMANDS.items():
         command = subparsers.add_parser(name, help=one_line)
         if named is None or name == named:
-            importlib.import_module(module).configure(command)
+            importlib.import_module(f"flutex.host.commands.{name}").configure(command)
     return parser
 
 

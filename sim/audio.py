@@ -4,7 +4,7 @@ The flute sounds the note the player fingers while it blows (`VirtualPlayer.soun
 louder the harder it blows (overblown notes come out louder, as on a real flute), starting and stopping over a few
 milliseconds as the tongue does, over a quiet microphone noise floor. Every sample depends only on its time (and the
 noise stream), so the audio is the same however it is cut into blocks, and a lesson can pull it block by block
-like a microphone (`flutex.audio.sources.BlockSource`). Time 0 is the player's time 0.
+like a microphone (`flutex.host.audio.sources.BlockSource`). Time 0 is the player's time 0.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from flutex.audio.synth import FLUTE_LIKE, harmonic_sum
+from flutex.host.audio.synth import FLUTE_LIKE, harmonic_sum
 from flutex.sim.player import PLAY_PA, VirtualPlayer
 
 LEVEL = 0.2  # peak amplitude of the fundamental at the low register's blowing pressure

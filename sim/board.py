@@ -22,15 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flutex.errors import FlutexError
 from flutex.firmware import board_files, wire
 from flutex.hardware import PINMAP_PATH
+from flutex.host.errors import FlutexError
 
 SIM_DIR = Path(__file__).resolve().parent
 NODE_SCRIPT = SIM_DIR / "js" / "board.mjs"
 INTERPRETER_PACKAGE = SIM_DIR / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
-# Files a real board has that the simulator replaces (its own port.py) or does not run (main.py boots a board).
-BOARD_ONLY_FILES = ("port.py", "main.py")
+# Files a real board has that the simulator replaces (its own chip.py) or does not run (main.py boots a board).
+BOARD_ONLY_FILES = ("chip.py", "main.py")
 FIRMWARE_ENTRY = "import app\nawait app.main()\n"
 READY_TIMEOUT_S = 20.0
 RESET_HOLD_S = 0.1  # how long a reset holds the chip off: what it had sent reaches the host meanwhile
@@ -47,7 +47,7 @@ class OutputChange:
 
 def firmware_files(pinmap_path: Path = PINMAP_PATH) -> dict[str, Path]:
     """The board's filesystem as the simulator lays it out: a real board's files, with the sim's silicon
-    (machine.py, port.py) in place of what the chip provides."""
+    (machine.py, chip.py) in place of what the chip provides."""
     files = {f"/{name}": path for name, path in board_files(pinmap_path).items() if name not in BOARD_ONLY_FILES}
     files.update({f"/{p.name}": p for p in sorted((SIM_DIR / "mpy").glob("*.py"))})
     return files

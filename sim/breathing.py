@@ -10,7 +10,7 @@ The belt is a strap with pressure sensors. Breathing in with the diaphragm pushe
 waist a little); breathing with the chest lifts the ribs. A channel's pressure is its offset, plus its gain times the
 volume share that moves it, plus a slow drift, plus white noise. Everything is deterministic for a given seed.
 
-Channel order matches `flutex.events.BELT_CHANNELS`: abdomen, back_waist, ribs_left, ribs_right.
+Channel order matches `flutex.host.link.events.BELT_CHANNELS`: abdomen, back_waist, ribs_left, ribs_right.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from flutex.client import DeviceClient
-from flutex.errors import FlutexError
+from flutex.host.errors import FlutexError
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.timing import silence_before_us
 from flutex.sim.board import OutputChange, SimBoard
-from flutex.timing import silence_before_us
 
 RELEASE_TIMEOUT_S = 1.0  # no release by then: the trial failed
 PARK_TIMEOUT_S = 1.0  # a full press parks in 250 ms at the default slew rate

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from flutex.hardware import load_pinmap
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
 from flutex.sim.breathing import EXHALE, BreathingModel, BreathPattern, diaphragmatic
 
 TOUCH_OPEN = 20000  # ESP32-S3 touch reading of an uncovered pad

@@ -18,16 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flutex.client import DeviceClient
-from flutex.errors import FlutexError
-from flutex.events import BoardAlert, LinkRestored
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
+from flutex.host.errors import FlutexError
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import BoardAlert, LinkRestored
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.board import SimBoard
 from flutex.sim.faults import FaultyLine, Reception, audit, count_resets
 from flutex.sim.host_loss import OutputWatch, engage, host_loss
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 FAULT_PERIOD_S = 3.0
 BOARD_SILENCE_S = 1.0  # shorter than the host's patience on an open port, so it comes back without reopening it

@@ -32,11 +32,11 @@ from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
-from flutex.client import STREAMS
 from flutex.firmware import link_ble, wire
 from flutex.hardware import load_pinmap
+from flutex.host.link.client import STREAMS
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.board import SimBoard
-from flutex.transport import SerialTransport
 
 BOARD_NAME = "FluteX"
 BOARD_ADDRESS = "F0:F1:F2:F3:F4:F5"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flutex.breath import BreathAnalyser, BreathReport, Calibration, PhaseChange, analyse, calibrate
-from flutex.events import BeltSample, FluteSample
+from flutex.host.breath import BreathAnalyser, BreathReport, Calibration, PhaseChange, analyse, calibrate
+from flutex.host.link.events import BeltSample, FluteSample
 from flutex.sim.breathing import BeltSensors, BreathingModel, BreathPattern, Recording, calibration_breath
 
 BELT_HZ = 100.0
@@ -74,7 +74,7 @@ def score(
 ) -> Score:
     """Share of belt samples whose phase is right, and for each true change the delay until it was detected.
 
-    Scores the live phase and its changes, or with `rows` the phases list (`flutex.breath.cli.segments`).
+    Scores the live phase and its changes, or with `rows` the phases list (`flutex.host.commands.breath.segments`).
     """
     t = np.asarray(report.belt_t_s)
     keep = t >= skip_s

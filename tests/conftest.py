@@ -3,9 +3,9 @@
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
 
-from flutex.client import DeviceClient
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 # CI runs on two shared cores: time limits on single examples would fail on load, not on bugs.
 settings.register_profile("flutex", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,10 +3,10 @@
 import asyncio
 import os
 
-from flutex.client import DeviceClient
-from flutex.events import FluteSample
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import FluteSample
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 
 async def next_event(queue: asyncio.Queue, kind: type, timeout_s: float = 5.0):

@@ -9,9 +9,9 @@ import soundfile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.audio.sources import ArraySource, DamagedAudioError, FileSource, MicrophoneStream, import_sounddevice
-from flutex.audio.synth import melody
-from flutex.errors import FlutexError, UsageError
+from flutex.host.audio.sources import ArraySource, DamagedAudioError, FileSource, MicrophoneStream, import_sounddevice
+from flutex.host.audio.synth import melody
+from flutex.host.errors import FlutexError, UsageError
 
 
 @given(st.integers(0, 5000), st.sampled_from([64, 256, 1000]))

@@ -16,7 +16,7 @@ from flutex.firmware import wire
 
 
 def flutex(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "flutex.cli", *args]
+    command = [sys.executable, "-m", "flutex.host.cli", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
@@ -97,7 +97,7 @@ def test_garbage_on_the_line(peer):
 
 
 def test_every_command_has_help():
-    from flutex.cli import build_parser
+    from flutex.host.cli import build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
@@ -113,7 +113,7 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
     rate = 16000
     t = np.arange(60 * rate) / rate
     soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
-    command = [sys.executable, "-m", "flutex.cli", "pitch", str(path)]
+    command = [sys.executable, "-m", "flutex.host.cli", "pitch", str(path)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
         assert process.stdout.readline().startswith(b"time_s")
         process.stdout.close()  # what `head -1` does after its line
@@ -127,7 +127,7 @@ def test_ctrl_c_at_any_moment_of_a_session_ends_in_one_line(after_s):
     """A Ctrl-C reaches the whole foreground process group, the simulator's Node process included when it shares
     it: whatever the moment (importing, starting the board, streaming), one line and exit 130. (Before Python has
     finished starting itself, a Ctrl-C ends it before any code of ours runs: no program can catch that.)"""
-    command = [sys.executable, "-m", "flutex.cli", "demo", "--seconds", "10"]
+    command = [sys.executable, "-m", "flutex.host.cli", "demo", "--seconds", "10"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as process:
         time.sleep(after_s)
         os.killpg(process.pid, signal.SIGINT)

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from flutex.cli import main
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
-from flutex.timing import interval_jitter, silence_before_us
+from flutex.host.cli import main
+from flutex.host.link.timing import interval_jitter, silence_before_us
 
 RATES_SECONDS = 30.0
 

@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from ble_board import BOARD_NAME, HOST_ADDRESS, STRANGER_ADDRESS, Air, ble_board
+from ble_bumble import BumbleCentral
 from bumble.device import Device
 from bumble.pairing import PairingConfig
 from device_helpers import board_shows, next_event
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.ble import BleTransport
-from flutex.ble_bumble import BumbleCentral
-from flutex.client import STREAMS, BoardRefused, DeviceClient
-from flutex.events import BeltSample, FluteSample, HapticStatus, LinkLost, LinkRestored
 from flutex.firmware import link_ble, wire
+from flutex.host.link.ble import BleTransport
+from flutex.host.link.client import STREAMS, BoardRefused, DeviceClient
+from flutex.host.link.events import BeltSample, FluteSample, HapticStatus, LinkLost, LinkRestored
 from flutex.sim.board import SimBoard, firmware_files, run_micropython
 
 FLUTE_FRAMES = 200  # one second of the flute stream

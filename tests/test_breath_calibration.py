@@ -8,7 +8,7 @@ from breath_truth import BELT_HZ, REST_S, belt_samples, guided_calibration, with
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flutex.breath import (
+from flutex.host.breath import (
     BreathAnalyser,
     Calibration,
     CalibrationError,
@@ -17,7 +17,7 @@ from flutex.breath import (
     calibrate,
     calibrate_from_session,
 )
-from flutex.events import BeltSample
+from flutex.host.link.events import BeltSample
 from flutex.sim.breathing import (
     BeltSensors,
     BreathingModel,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from breath_truth import BELT_HZ, REST_S, true_inhales, with_artefacts
 
-from flutex.cli import main
-from flutex.events import BELT_CHANNELS
+from flutex.host.cli import main
+from flutex.host.link.events import BELT_CHANNELS
 from flutex.sim.breathing import (
     BeltSensors,
     BreathingModel,

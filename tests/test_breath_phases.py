@@ -8,8 +8,8 @@ from breath_truth import belt_samples, guided_calibration, run, score
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flutex.breath import BreathAnalyser, Calibration, Phase, PhaseDetector, analyse
-from flutex.events import BeltSample
+from flutex.host.breath import BreathAnalyser, Calibration, Phase, PhaseDetector, analyse
+from flutex.host.link.events import BeltSample
 from flutex.sim.breathing import BeltSensors, BreathingModel, breath_hold, chest_only, diaphragmatic, phrases, tidal
 
 CLEAN, NOISY = BeltSensors(), BeltSensors.noisy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from breath_truth import belt_samples, guided_calibration, run
 
-from flutex.breath import BreathAnalyser, Inhale, PhraseConfig, PhraseStart, PhraseTracker
+from flutex.host.breath import BreathAnalyser, Inhale, PhraseConfig, PhraseStart, PhraseTracker
 from flutex.sim.breathing import BeltSensors, BreathingModel, phrases
 
 

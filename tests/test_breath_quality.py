@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from breath_truth import BELT_HZ, belt_samples, guided_calibration, with_artefacts
 
-from flutex.breath import BreathAnalyser, QualityChange, calibrate_from_session
-from flutex.breath.quality import MIN_JUDGED_S, WINDOW_S
-from flutex.events import BeltSample
+from flutex.host.breath import BreathAnalyser, QualityChange, calibrate_from_session
+from flutex.host.breath.quality import MIN_JUDGED_S, WINDOW_S
+from flutex.host.link.events import BeltSample
 from flutex.sim.breathing import BeltSensors, BreathingModel, diaphragmatic, phrases, tidal
 
 

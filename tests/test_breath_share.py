@@ -10,7 +10,7 @@ from breath_truth import BELT_HZ, belt_samples, run, score, true_inhales, with_a
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flutex.breath import (
+from flutex.host.breath import (
     BreathAnalyser,
     BreathConfig,
     Calibration,
@@ -19,8 +19,8 @@ from flutex.breath import (
     analyse,
     calibrate_from_session,
 )
-from flutex.breath.cli import segments
-from flutex.events import BeltSample
+from flutex.host.commands.breath import segments
+from flutex.host.link.events import BeltSample
 from flutex.sim.breathing import (
     BeltSensors,
     BreathingModel,

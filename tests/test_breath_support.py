@@ -9,8 +9,8 @@ from breath_truth import run
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from flutex.breath import HeldNote, SoundGate, SupportConfig, SupportTracker
-from flutex.events import FluteSample
+from flutex.host.breath import HeldNote, SoundGate, SupportConfig, SupportTracker
+from flutex.host.link.events import FluteSample
 from flutex.sim.breathing import BeltSensors, phrases
 
 

@@ -19,14 +19,14 @@ import pytest
 import pytest_asyncio
 from device_helpers import board_shows, next_event
 
-from flutex.client import STREAMS, DeviceClient, LinkInterrupted
-from flutex.events import BeltSample, Event, FluteSample, HapticStatus, LinkLost, LinkRestored
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
+from flutex.host.link.client import STREAMS, DeviceClient, LinkInterrupted
+from flutex.host.link.events import BeltSample, Event, FluteSample, HapticStatus, LinkLost, LinkRestored
+from flutex.host.link.timing import silence_before_us
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.faults import FaultyLine, Reception, audit, count_resets
 from flutex.sim.world import simulation
-from flutex.timing import silence_before_us
-from flutex.transport import SerialTransport
 
 CLUTCH_GPIO = load_pinmap()["clutch"]["gpio"]
 
@@ -195,8 +195,8 @@ async def test_stray_bytes_in_the_boards_buffer_do_not_stop_the_first_connect(tm
 
 HOST_SCRIPT = """
 import asyncio, sys
-from flutex.client import DeviceClient
-from flutex.transport import SerialTransport
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.transport import SerialTransport
 
 async def main():
     client = DeviceClient(SerialTransport(sys.argv[1]))
@@ -248,7 +248,16 @@ async def test_a_lost_command_answer_fails_its_future_instead_of_hanging(rig):
 
 
 async def _demo(port: str, seconds: float) -> asyncio.subprocess.Process:
-    command = [sys.executable, "-m", "flutex.cli", "demo", "--device", f"serial://{port}", "--seconds", str(seconds)]
+    command = [
+        sys.executable,
+        "-m",
+        "flutex.host.cli",
+        "demo",
+        "--device",
+        f"serial://{port}",
+        "--seconds",
+        str(seconds),
+    ]
     return await asyncio.create_subprocess_exec(
         *[*command, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flutex.errors import FlutexError
 from flutex.firmware import FIRMWARE_DIR
+from flutex.host.errors import FlutexError
 from flutex.sim.board import firmware_files, run_micropython
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "wire.json"
@@ -58,9 +58,9 @@ def test_a_starved_hardware_watchdog_resets_the_simulated_board():
     """The virtual chip models the ESP32's watchdog: when the task that feeds it dies while the rest runs on, the
     board is reset (outputs low). (A firmware that blocks the interpreter outright also blocks the simulator's
     clock, so only the real chip can catch that case.)"""
-    start = "import asyncio, port\nport.start_watchdog(50)\n"
+    start = "import asyncio, chip\nchip.start_watchdog(50)\n"
     starved = start + "await asyncio.sleep_ms(200)\nprint('alive')\n"
     with pytest.raises(FlutexError, match="hardware watchdog reset"):
         run_micropython(firmware_files(), starved)
-    fed = start + "for _ in range(10):\n    port.feed_watchdog()\n    await asyncio.sleep_ms(20)\nprint('alive')\n"
+    fed = start + "for _ in range(10):\n    chip.feed_watchdog()\n    await asyncio.sleep_ms(20)\nprint('alive')\n"
     assert run_micropython(firmware_files(), fed)[-1] == "alive"

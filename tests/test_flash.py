@@ -3,11 +3,11 @@ not tested here; a port that does not exist must give a one-line error."""
 
 import pytest
 
-from flutex.cli import main
-from flutex.errors import FlutexError
 from flutex.firmware import FIRMWARE_DIR
-from flutex.flash import board_files, build, dry_run, flash, mpremote_command
 from flutex.hardware import PINMAP_PATH, PROFILES_DIR, load_pinmap
+from flutex.host.cli import main
+from flutex.host.commands.flash import board_files, build, dry_run, flash, mpremote_command
+from flutex.host.errors import FlutexError
 
 ACTIVE_PROFILE = PROFILES_DIR / f"{load_pinmap()['profile']}.json"
 

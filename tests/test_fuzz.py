@@ -7,9 +7,9 @@ from fuzz.targets import FirmwareTarget, HostTarget, stream_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flutex.client import DeviceClient
 from flutex.firmware import wire
-from flutex.transport import SerialTransport
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.transport import SerialTransport
 
 recipes = st.binary(max_size=600)
 

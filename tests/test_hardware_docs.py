@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from flutex.cli import main
 from flutex.hardware import HARDWARE_DIR, load_pinmap
-from flutex.wiring import WIRING_SVG_PATH, pin_uses, render_svg
+from flutex.host.cli import main
+from flutex.host.commands.wiring import WIRING_SVG_PATH, pin_uses, render_svg
 
 PINMAP = load_pinmap()
 USES = pin_uses(PINMAP)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flutex.audio.latency import click_track, measure, tap_delays
-from flutex.audio.latency_store import ENV_VAR, LatencyStore
-from flutex.cli import main
-from flutex.errors import FlutexError
+from flutex.host.audio.latency import click_track, measure, tap_delays
+from flutex.host.audio.latency_store import ENV_VAR, LatencyStore
+from flutex.host.cli import main
+from flutex.host.errors import FlutexError
 
 SR = 48000
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from flutex.audio.sources import DamagedAudioError, FileSource
-from flutex.audio.synth import harmonic_tone, melody, midi_to_hz
-from flutex.cli import main
-from flutex.pitch import FLUTE, VOICE, segment_notes, track
-from flutex.pitch.notes import Note
+from flutex.host.audio.sources import DamagedAudioError, FileSource
+from flutex.host.audio.synth import harmonic_tone, melody, midi_to_hz
+from flutex.host.cli import main
+from flutex.host.pitch import FLUTE, VOICE, segment_notes, track
+from flutex.host.pitch.notes import Note
 
 SR = 44100
 
@@ -112,7 +112,10 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
     ]
     for args, needle in cases:
         done = subprocess.run(
-            [sys.executable, "-m", "flutex.cli", "pitch", *map(str, args)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "flutex.host.cli", "pitch", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
@@ -128,7 +131,7 @@ def test_fingering_with_voice_is_refused(tmp_path, capsys):
 
 def cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "flutex.cli", "pitch", *map(str, args)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "flutex.host.cli", "pitch", *map(str, args)], capture_output=True, text=True, timeout=120
     )
 
 
@@ -167,7 +170,7 @@ def peak_rss_mb(*args) -> float:
         "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    command = [sys.executable, "-c", probe, sys.executable, "-m", "flutex.cli", "pitch", *map(str, args)]
+    command = [sys.executable, "-c", probe, sys.executable, "-m", "flutex.host.cli", "pitch", *map(str, args)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
     return int(done.stdout) / 1024  # kB on Linux
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.audio.synth import melody
-from flutex.pitch import FLUTE, PitchFrames, segment_notes, track
-from flutex.pitch.notes import NoteSegmenter
+from flutex.host.audio.synth import melody
+from flutex.host.pitch import FLUTE, PitchFrames, segment_notes, track
+from flutex.host.pitch.notes import NoteSegmenter
 
 SR = 44100
 

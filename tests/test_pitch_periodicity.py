@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.pitch.periodicity import (
+from flutex.host.pitch.periodicity import (
     PRE_EMPHASIS,
     autocorrelation,
     emphasised_periodicity_at,

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from flutex.audio.synth import FLUTE_LIKE, harmonic_tone, midi_to_hz
-from flutex.errors import UsageError
-from flutex.events import FluteSample
-from flutex.pitch import FLUTE, FingeringPrior, track
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.audio.synth import FLUTE_LIKE, harmonic_tone, midi_to_hz
+from flutex.host.errors import UsageError
+from flutex.host.link.events import FluteSample
+from flutex.host.pitch import FLUTE, FingeringPrior, track
 
 SR = 44100
 PROFILE = InstrumentProfile.load("six_hole")

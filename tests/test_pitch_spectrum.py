@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from flutex.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, harmonic_tone, midi_to_hz
-from flutex.pitch.spectrum import FundamentalProbe
-from flutex.pitch.tracker import FUNDAMENTAL_MIN_DB
+from flutex.host.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, harmonic_tone, midi_to_hz
+from flutex.host.pitch.spectrum import FundamentalProbe
+from flutex.host.pitch.tracker import FUNDAMENTAL_MIN_DB
 
 SR = 22050
 FRAME = 512

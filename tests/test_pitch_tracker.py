@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, add_noise, harmonic_sum, harmonic_tone, midi_to_hz
-from flutex.pitch import FLUTE, VOICE, PitchTracker, track
+from flutex.host.audio.synth import FLUTE_LIKE, WEAK_FUNDAMENTAL, add_noise, harmonic_sum, harmonic_tone, midi_to_hz
+from flutex.host.pitch import FLUTE, VOICE, PitchTracker, track
 
 SR = 44100
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_pitch_tracker import block_wise
 
-from flutex.audio.synth import harmonic_tone
-from flutex.pitch import FLUTE, VOICE, track
+from flutex.host.audio.synth import harmonic_tone
+from flutex.host.pitch import FLUTE, VOICE, track
 
 SR = 44100
 VOWEL = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1)  # a vowel's harmonics fall off more slowly than a flute's

@@ -5,13 +5,13 @@ import json
 import pytest
 from device_helpers import next_event
 
-from flutex.client import DeviceClient
-from flutex.events import FluteSample
 from flutex.hardware import PROFILES_DIR, load_pinmap
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import FluteSample
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.player import VirtualPlayer
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 PROFILES = sorted(path.stem for path in PROFILES_DIR.glob("*.json"))
 

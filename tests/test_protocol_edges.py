@@ -8,9 +8,9 @@ from binascii import crc32
 import pytest
 from fuzz.firmware_in_cpython import Chip, load_firmware
 
-from flutex.errors import UsageError
 from flutex.firmware import wire
-from flutex.transport import SerialTransport
+from flutex.host.errors import UsageError
+from flutex.host.link.transport import SerialTransport
 
 
 class RawHost:

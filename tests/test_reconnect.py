@@ -4,7 +4,7 @@ import os
 
 from device_helpers import connect_then_unplug, next_event
 
-from flutex.events import FluteSample, LinkLost, LinkRestored
+from flutex.host.link.events import FluteSample, LinkLost, LinkRestored
 from flutex.sim.world import simulation
 
 

@@ -6,12 +6,12 @@ import json
 import pytest_asyncio
 from device_helpers import board_shows, next_event
 
-from flutex.client import DeviceClient
-from flutex.events import BeltSample, BoardAlert, HapticStatus
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import BeltSample, BoardAlert, HapticStatus
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 TIGHT = {"max_press_permille": 800, "max_engage_ms": 300, "max_guide_ms": 500}
 

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_safety import servo_angle_deg, tight_pinmap
 
-from flutex.client import DeviceClient
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.transport import SerialTransport
 from flutex.sim.world import simulation
-from flutex.transport import SerialTransport
 
 # Five fingers inside the tight pin map's travel (-1000 lifted .. 800 pressed), one anywhere, often at an edge.
 edge = st.one_of(st.sampled_from([-1001, -1000, 0, 799, 800, 801, 1000]), st.integers(-1500, 1500))

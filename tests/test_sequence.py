@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.sequence import SEQ_MODULO, WINDOW, SequenceTracker
+from flutex.host.link.sequence import SEQ_MODULO, WINDOW, SequenceTracker
 
 
 @st.composite

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from flutex.audio.synth import FLUTE_LIKE
-from flutex.events import FluteSample
-from flutex.pitch import FLUTE, FingeringPrior, segment_notes, track
+from flutex.host.audio.synth import FLUTE_LIKE
+from flutex.host.link.events import FluteSample
+from flutex.host.pitch import FLUTE, FingeringPrior, segment_notes, track
 from flutex.sim.audio import NOISE_RMS, PlayerAudio
 from flutex.sim.player import VirtualPlayer
 

@@ -5,11 +5,11 @@ import itertools
 
 from device_helpers import board_shows, next_event
 
-from flutex.demo import run_session
-from flutex.events import BoardAlert, HapticStatus
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
-from flutex.timing import silence_before_us
+from flutex.host.commands.demo import run_session
+from flutex.host.link.events import BoardAlert, HapticStatus
+from flutex.host.link.timing import silence_before_us
 
 PINMAP = load_pinmap()
 CLUTCH_GPIO = PINMAP["clutch"]["gpio"]

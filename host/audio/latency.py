@@ -2,7 +2,7 @@
 
 The algorithm is pure (`click_track`, `estimate_click_delays`, `measure`) and runs against any `RoundTrip`:
 a function that plays a signal and returns what the input recorded from the same instant. On a real machine
-that is `sounddevice.playrec` (see `flutex.audio.calibrate_command`); the tests use a software loopback with a
+that is `sounddevice.playrec` (see `flutex.host.commands.calibrate`); the tests use a software loopback with a
 known delay, because the development machines have no sound card.
 
 A round trip is output latency + acoustic path + input latency. Assessment needs the input part (how late a
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flutex.errors import FlutexError
+from flutex.host.errors import FlutexError
 
 RoundTrip = Callable[[np.ndarray], np.ndarray]
 # (recorded, click onsets s, sample rate) -> delay of each click, s

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flutex.audio.latency import LatencyResult
-from flutex.errors import UsageError
+from flutex.host.audio.latency import LatencyResult
+from flutex.host.errors import UsageError
 
 ENV_VAR = "FLUTEX_LATENCY_STORE"
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import soundfile
 
-from flutex.errors import FlutexError, UsageError
+from flutex.host.errors import FlutexError, UsageError
 
 DEFAULT_BLOCK = 256
 # PortAudio's latency setting for live streams, shared with latency calibration so that the calibrated delay is
@@ -47,7 +47,7 @@ def _pad(chunk: np.ndarray, block: int) -> np.ndarray:
 
 @dataclass
 class ArraySource:
-    """A signal already in memory, e.g. synthesized by `flutex.audio.synth`."""
+    """A signal already in memory, e.g. synthesized by `flutex.host.audio.synth`."""
 
     samples: np.ndarray
     sample_rate_hz: int

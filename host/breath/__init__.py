@@ -11,13 +11,13 @@ Typical live use::
 and for a recording, `analyse(samples, BreathAnalyser(calibration))`.
 """
 
-from flutex.breath.analyser import BreathAnalyser, BreathEvent, BreathReport, analyse
-from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
-from flutex.breath.phases import ChannelMixer, Phase, PhaseChange, PhaseConfig, PhaseDetector
-from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
-from flutex.breath.quality import Quality, QualityChange, QualityMonitor, judge
-from flutex.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker, abdominal_share
-from flutex.breath.support import HeldNote, SoundGate, SupportConfig, SupportTracker
+from flutex.host.breath.analyser import BreathAnalyser, BreathEvent, BreathReport, analyse
+from flutex.host.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
+from flutex.host.breath.phases import ChannelMixer, Phase, PhaseChange, PhaseConfig, PhaseDetector
+from flutex.host.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
+from flutex.host.breath.quality import Quality, QualityChange, QualityMonitor, judge
+from flutex.host.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker, abdominal_share
+from flutex.host.breath.support import HeldNote, SoundGate, SupportConfig, SupportTracker
 
 __all__ = [
     "BreathAnalyser",

@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from flutex.breath.calibration import Calibration
-from flutex.breath.phases import BELT_RATE_HZ, Phase, PhaseChange, PhaseConfig, PhaseDetector
-from flutex.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
-from flutex.breath.quality import Quality, QualityChange, QualityMonitor
-from flutex.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker
-from flutex.breath.support import FLUTE_RATE_HZ, HeldNote, SoundGate, SupportConfig, SupportTracker
-from flutex.events import BeltSample, FluteSample
+from flutex.host.breath.calibration import Calibration
+from flutex.host.breath.phases import BELT_RATE_HZ, Phase, PhaseChange, PhaseConfig, PhaseDetector
+from flutex.host.breath.phrases import PhraseConfig, PhraseStart, PhraseTracker
+from flutex.host.breath.quality import Quality, QualityChange, QualityMonitor
+from flutex.host.breath.share import BreathConfig, Flicker, Inhale, InhaleTracker
+from flutex.host.breath.support import FLUTE_RATE_HZ, HeldNote, SoundGate, SupportConfig, SupportTracker
+from flutex.host.link.events import BeltSample, FluteSample
 
 BreathEvent = PhaseChange | Inhale | Flicker | QualityChange | HeldNote | PhraseStart
 NO_EVENTS: tuple[BreathEvent, ...] = ()

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from flutex.errors import FlutexError
-from flutex.events import BeltSample
+from flutex.host.errors import FlutexError
+from flutex.host.link.events import BeltSample
 
 MIN_SAMPLES = 20
 MIN_TOTAL_RANGE_PA = 50.0  # a worn belt moves far more than this on a full breath

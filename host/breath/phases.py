@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flutex.breath.calibration import Calibration
-from flutex.events import BeltSample
+from flutex.host.breath.calibration import Calibration
+from flutex.host.link.events import BeltSample
 
 BELT_RATE_HZ = 100.0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from flutex.breath.share import Inhale
+from flutex.host.breath.share import Inhale
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flutex.breath.share import Inhale
+from flutex.host.breath.share import Inhale
 
 MIN_JUDGED_S = 20.0  # shorter spans hold too few breaths to judge
 WINDOW_S = 60.0  # the live verdict looks back this far (a slow breather takes two breaths in it)

@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flutex.breath.calibration import PEAK_SMOOTHING_SAMPLES
-from flutex.breath.phases import Phase
+from flutex.host.breath.calibration import PEAK_SMOOTHING_SAMPLES
+from flutex.host.breath.phases import Phase
 
 ABDOMINAL_CHANNELS = 2  # abdomen and back_waist come first in BELT_CHANNELS; the ribs follow
 _Point = tuple[float, float, Sequence[float]]  # (t_s, smoothed level, channels_pa) of one sample

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flutex.events import FluteSample
+from flutex.host.link.events import FluteSample
 
 FLUTE_RATE_HZ = 200.0
 

@@ -1,9 +1,9 @@
 """Pitch tracking for tutoring: aubio yinfft plus voicing, octave correction, smoothing and note segmentation."""
 
-from flutex.pitch.config import FLUTE, INSTRUMENTS, VOICE, TrackerConfig
-from flutex.pitch.notes import Note, NoteSegmenter, segment_notes
-from flutex.pitch.prior import FingeringPrior
-from flutex.pitch.tracker import PitchFrames, PitchTracker, track
+from flutex.host.pitch.config import FLUTE, INSTRUMENTS, VOICE, TrackerConfig
+from flutex.host.pitch.notes import Note, NoteSegmenter, segment_notes
+from flutex.host.pitch.prior import FingeringPrior
+from flutex.host.pitch.tracker import PitchFrames, PitchTracker, track
 
 __all__ = [
     "FLUTE",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flutex.pitch.config import note_name
-from flutex.pitch.tracker import PitchFrames
+from flutex.host.pitch.config import note_name
+from flutex.host.pitch.tracker import PitchFrames
 
 
 @dataclass(frozen=True, slots=True)

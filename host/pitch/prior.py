@@ -2,7 +2,7 @@
 
 The profile's fingering chart maps `closed_mask` to a MIDI note; mouth pressure above the overblow threshold
 (with hysteresis) adds the overblow interval. The tracker only uses the prior to break near-ties between octave
-candidates (see `flutex.pitch.tracker`): a tone that really sounds in another octave still reads as that octave.
+candidates (see `flutex.host.pitch.tracker`): a tone that really sounds in another octave still reads as that octave.
 
 One `FingeringPrior` serves both uses: `from_csv` for a recorded session (`--fingering FILE`) and `add` /
 `add_sample` for the live device stream (feed it `FluteSample`s as they arrive).
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from flutex.errors import UsageError
-from flutex.events import FluteSample
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.errors import UsageError
+from flutex.host.link.events import FluteSample
 
 STALE_S = 0.25  # a fingering older than this says nothing about the current frame
 

@@ -27,9 +27,9 @@ from typing import NamedTuple, Protocol
 import aubio
 import numpy as np
 
-from flutex.pitch.config import TrackerConfig
-from flutex.pitch.periodicity import NAN, autocorrelation, emphasised_periodicity_at, periodicity_at, sliding_sums
-from flutex.pitch.spectrum import FundamentalProbe
+from flutex.host.pitch.config import TrackerConfig
+from flutex.host.pitch.periodicity import NAN, autocorrelation, emphasised_periodicity_at, periodicity_at, sliding_sums
+from flutex.host.pitch.spectrum import FundamentalProbe
 
 RATIO_MAX = 0.93  # c(P/2) / c(P) above this: the tone repeats at P/2, so P is an octave too low
 # ... unless the prior expects P: then only a tone that truly repeats at P/2 (ratio ~1, e.g. an overblown note

@@ -4,7 +4,7 @@ Coverage-guided fuzzing (atheris) instruments CPython code, and a property test 
 the real MicroPython in the simulator runs the same files, but neither fast enough nor where atheris can see. So
 this module stands in for what the simulator's JavaScript provides (`simhw`: clock, pins, UART) and for the two
 MicroPython extensions of `time` the firmware uses, then imports the firmware's `app` exactly as the board does,
-with the simulator's `machine` and `port`. Nothing of the firmware is replaced: only the chip under it.
+with the simulator's `machine` and `chip`. Nothing of the firmware is replaced: only the chip under it.
 """
 
 from __future__ import annotations
@@ -58,11 +58,11 @@ def load_firmware(chip: Chip) -> Any:
     sys.modules["simhw"] = chip.module()
     time.ticks_add = _ticks_add  # type: ignore[attr-defined]  # MicroPython's, on CPython's module
     time.ticks_diff = _ticks_diff  # type: ignore[attr-defined]
-    for path in (str(FIRMWARE_DIR), str(SIM_DIR / "mpy")):  # the sim's machine.py and port.py end up first
+    for path in (str(FIRMWARE_DIR), str(SIM_DIR / "mpy")):  # the sim's machine.py and chip.py end up first
         if path in sys.path:
             sys.path.remove(path)
         sys.path.insert(0, path)
-    for name in ("port", "machine", "board", "app", "safety", "sensors", "link", "actuators", "wire"):
+    for name in ("chip", "machine", "peripherals", "app", "safety", "sensors", "link", "actuators", "wire"):
         sys.modules.pop(name, None)  # each firmware starts from its own fresh modules, as after a reset
     import app
 

@@ -21,9 +21,17 @@ from binascii import crc32
 
 from fuzz.firmware_in_cpython import Chip, load_firmware
 
-from flutex.client import DeviceClient
-from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, HapticStatus, LinkLost, LinkRestored
 from flutex.firmware import wire
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import (
+    BeltSample,
+    BoardAlert,
+    CommandResult,
+    FluteSample,
+    HapticStatus,
+    LinkLost,
+    LinkRestored,
+)
 
 TYPES = sorted(wire.LAYOUTS)
 EVENT_TYPES = (FluteSample, BeltSample, HapticStatus, CommandResult, BoardAlert, LinkLost, LinkRestored)

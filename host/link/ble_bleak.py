@@ -19,9 +19,9 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
-from flutex.ble import PAIRING_HINT
 from flutex.firmware import link_ble
-from flutex.transport import DeviceNotFound, TransportClosed
+from flutex.host.link.ble import PAIRING_HINT
+from flutex.host.link.transport import DeviceNotFound, TransportClosed
 
 SCAN_TIMEOUT_S = 10.0
 CONNECT_ATTEMPTS = 4  # bleak-retry-connector backs off between attempts on transient errors

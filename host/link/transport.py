@@ -11,7 +11,7 @@ from typing import Protocol
 
 import serial
 
-from flutex.errors import FlutexError
+from flutex.host.errors import FlutexError
 
 
 class TransportClosed(FlutexError):

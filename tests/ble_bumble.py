@@ -13,9 +13,9 @@ from bumble.gatt_client import CharacteristicProxy
 from bumble.hci import Address, HCI_Error
 from bumble.pairing import PairingConfig
 
-from flutex.ble import PAIRING_HINT
 from flutex.firmware import link_ble
-from flutex.transport import DeviceNotFound, TransportClosed
+from flutex.host.link.ble import PAIRING_HINT
+from flutex.host.link.transport import DeviceNotFound, TransportClosed
 
 SCAN_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0

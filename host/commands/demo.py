@@ -16,13 +16,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from flutex.arguments import add_device_arguments, positive_seconds
-from flutex.client import DeviceClient
-from flutex.device import open_device
-from flutex.errors import FlutexError
-from flutex.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost, LinkRestored
-from flutex.profile import InstrumentProfile
-from flutex.timing import percentile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.commands.arguments import add_device_arguments, positive_seconds
+from flutex.host.errors import FlutexError
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost, LinkRestored
+from flutex.host.link.opener import open_device
+from flutex.host.link.timing import percentile
 
 PRESSED = 1000
 NEUTRAL = 0

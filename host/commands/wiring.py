@@ -15,8 +15,8 @@ from typing import Any
 import schemdraw
 import schemdraw.elements as elm
 
-from flutex.errors import FlutexError
 from flutex.hardware import HARDWARE_DIR, load_pinmap
+from flutex.host.errors import FlutexError
 
 WIRING_SVG_PATH = HARDWARE_DIR / "wiring.svg"
 LEAD_LENGTH = 1.5  # schemdraw units (one unit is about a resistor's length)

@@ -9,16 +9,16 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from flutex.breath.analyser import BreathAnalyser, BreathReport, analyse
-from flutex.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
-from flutex.breath.phases import BELT_RATE_HZ, PhaseChange
-from flutex.breath.phrases import PhraseStart
-from flutex.breath.quality import judge
-from flutex.breath.recording import COLUMNS, read_csv
-from flutex.breath.share import Flicker, Inhale
-from flutex.breath.support import HeldNote
-from flutex.errors import UsageError
-from flutex.events import BeltSample
+from flutex.host.breath.analyser import BreathAnalyser, BreathReport, analyse
+from flutex.host.breath.belt_csv import COLUMNS, read_csv
+from flutex.host.breath.calibration import Calibration, CalibrationError, calibrate, calibrate_from_session
+from flutex.host.breath.phases import BELT_RATE_HZ, PhaseChange
+from flutex.host.breath.phrases import PhraseStart
+from flutex.host.breath.quality import judge
+from flutex.host.breath.share import Flicker, Inhale
+from flutex.host.breath.support import HeldNote
+from flutex.host.errors import UsageError
+from flutex.host.link.events import BeltSample
 
 SEGMENT_FIELDS = ("t_start_s", "t_end_s", "phase", "depth", "abdominal_share")
 

@@ -1,6 +1,6 @@
 """What a real ESP32 provides and the simulator replaces: the board clock, the host link and the entry point.
 
-The simulator swaps in its own `port` module (sim/mpy/port.py) with the same names; every other firmware file
+The simulator swaps in its own `chip` module (sim/mpy/chip.py) with the same names; every other firmware file
 runs unchanged in both places.
 """
 

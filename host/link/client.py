@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from flutex.errors import FlutexError, UsageError
-from flutex.events import (
+from flutex.firmware import wire
+from flutex.host.errors import FlutexError, UsageError
+from flutex.host.link.events import (
     BeltSample,
     BoardAlert,
     BoardInfo,
@@ -28,9 +29,8 @@ from flutex.events import (
     LinkLost,
     LinkRestored,
 )
-from flutex.firmware import wire
-from flutex.sequence import SequenceTracker
-from flutex.transport import Transport, TransportClosed
+from flutex.host.link.sequence import SequenceTracker
+from flutex.host.link.transport import Transport, TransportClosed
 
 HEARTBEAT_PERIOD_S = 0.02  # five heartbeats inside the board's 100 ms watchdog
 REPLY_TIMEOUT_S = 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from flutex.device import URL_HELP
+from flutex.host.link.opener import URL_HELP
 
 
 def positive_seconds(text: str) -> float:

@@ -1,7 +1,7 @@
-"""The simulator's `port`: the board clock, the host link and the entry point on virtual silicon.
+"""The simulator's `chip`: the board clock, the host link and the entry point on virtual silicon.
 
-Same names as firmware/port.py. Bytes cross to JavaScript as hex strings (the fastest path in this port). The
-simulator awaits `app.main()` itself, since this port has no `asyncio.run`.
+Same names as firmware/chip.py. Bytes cross to JavaScript as hex strings (the fastest path in the WebAssembly
+port of MicroPython). The simulator awaits `app.main()` itself, since that port has no `asyncio.run`.
 """
 
 import binascii

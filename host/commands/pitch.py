@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flutex.audio.sources import DamagedAudioError, FileSource
-from flutex.errors import UsageError
-from flutex.pitch.config import INSTRUMENTS
-from flutex.pitch.notes import Note, NoteSegmenter
-from flutex.pitch.prior import FingeringPrior
-from flutex.pitch.tracker import PitchFrames, PitchTracker
-from flutex.profile import InstrumentProfile
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.audio.sources import DamagedAudioError, FileSource
+from flutex.host.errors import UsageError
+from flutex.host.pitch.config import INSTRUMENTS
+from flutex.host.pitch.notes import Note, NoteSegmenter
+from flutex.host.pitch.prior import FingeringPrior
+from flutex.host.pitch.tracker import PitchFrames, PitchTracker
 
 EPILOG = """\
 output (default): one row per hop, header time_s,f0_hz,confidence; time_s is the centre of the analysis

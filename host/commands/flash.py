@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from flutex.errors import FlutexError
 from flutex.firmware import board_files as board_sources
 from flutex.hardware import load_pinmap
+from flutex.host.errors import FlutexError
 
 ENTRY_FILE = "main.py"  # the one firmware file MicroPython looks for by name
 TOOL_TIMEOUT_S = 120.0

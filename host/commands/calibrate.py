@@ -8,10 +8,10 @@ from types import ModuleType
 
 import numpy as np
 
-from flutex.audio.latency import LatencyResult, measure, tap_delays
-from flutex.audio.latency_store import ENV_VAR, LatencyStore
-from flutex.audio.sources import STREAM_LATENCY, import_sounddevice
-from flutex.errors import FlutexError
+from flutex.host.audio.latency import LatencyResult, measure, tap_delays
+from flutex.host.audio.latency_store import ENV_VAR, LatencyStore
+from flutex.host.audio.sources import STREAM_LATENCY, import_sounddevice
+from flutex.host.errors import FlutexError
 
 EPILOG = f"""\
 methods:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from flutex.firmware import link_ble
-from flutex.transport import Inbox, TransportClosed
+from flutex.host.link.transport import Inbox, TransportClosed
 
 # What every backend tells a user whose pairing failed or whose board refused an unpaired link (firmware/link_ble.py
 # `may_bond`): only someone at the board can let a new host in.

@@ -18,16 +18,16 @@ import json
 import sys
 import time
 
-from flutex.arguments import add_device_arguments, positive_int, positive_seconds
-from flutex.client import DeviceClient
-from flutex.demo import EchoGuide, SessionStats
-from flutex.device import open_device
-from flutex.errors import FlutexError
-from flutex.events import BeltSample, CommandResult, FluteSample, LinkLost
 from flutex.hardware import load_pinmap
-from flutex.profile import InstrumentProfile
-from flutex.timing import interval_jitter, percentile
-from flutex.transport import SerialTransport
+from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.commands.arguments import add_device_arguments, positive_int, positive_seconds
+from flutex.host.commands.demo import EchoGuide, SessionStats
+from flutex.host.errors import FlutexError
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.events import BeltSample, CommandResult, FluteSample, LinkLost
+from flutex.host.link.opener import open_device
+from flutex.host.link.timing import interval_jitter, percentile
+from flutex.host.link.transport import SerialTransport
 
 RELEASE_MIN_MS = 90.0  # earlier means the watchdog fired while the host was still within its 100 ms
 RELEASE_MAX_MS = 100.0

@@ -6,10 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import unquote, urlsplit
 
-from flutex.ble import BleTransport
-from flutex.client import DeviceClient, NoBoardAnswer
-from flutex.errors import FlutexError, UsageError
-from flutex.transport import SerialTransport, Transport
+from flutex.host.errors import FlutexError, UsageError
+from flutex.host.link.ble import BleTransport
+from flutex.host.link.client import DeviceClient, NoBoardAnswer
+from flutex.host.link.transport import SerialTransport, Transport
 
 URL_HELP = "serial:///dev/ttyACM0 (USB), sim:// (simulated board, no hardware) or ble://NAME (Bluetooth LE)"
 
@@ -33,7 +33,7 @@ async def open_device(url: str) -> AsyncIterator[DeviceClient]:
                     raise FlutexError(f"the simulated firmware stopped: {board.exit_error}") from None
                 raise
     elif parts.scheme == "ble" and parts.netloc:
-        from flutex.ble_bleak import BleakBackend  # bleak loads only when Bluetooth is used
+        from flutex.host.link.ble_bleak import BleakBackend  # bleak loads only when Bluetooth is used
 
         async with _connected(BleTransport(BleakBackend(unquote(parts.netloc)))) as client:
             yield client

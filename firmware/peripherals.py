@@ -1,9 +1,10 @@
-"""The hardware layer: every pin the firmware touches, built from the pin map (pinmap.json) through `machine`."""
+"""The board's peripherals: every pin, ADC, PWM and the host link the firmware touches, built from the pin map
+(pinmap.json) through `machine` (and `chip` for the link)."""
 
 import json
 
+import chip
 import machine
-import port
 
 PINMAP_PATH = "pinmap.json"
 PROFILE_PATH = "profile.json"  # the instrument profile the pin map names, copied here at deploy time
@@ -35,7 +36,7 @@ class EstopButton:
         return self._pin.value() == self._pressed_level
 
 
-class Board:
+class Peripherals:
     """Raw access to sensors and outputs; meaning (pascals, permille, safety) lives in sensors and actuators.
 
     Touch pads are ordered by the profile's holes (bit i of the closed mask = hole i) and servos by its fingers;
@@ -53,14 +54,13 @@ class Board:
         self.servo_fingers = by_name(servos["fingers"], "finger", profile["fingers"], "finger")
         # duty 0 = no pulses: a hobby servo holds no position and the finger is free until the envelope moves it
         self.servo_pwms = [
-            machine.PWM(machine.Pin(finger["gpio"]), freq=servos["pwm_hz"], duty_ns=0)
-            for finger in self.servo_fingers
+            machine.PWM(machine.Pin(finger["gpio"]), freq=servos["pwm_hz"], duty_ns=0) for finger in self.servo_fingers
         ]
         clutch = pinmap["clutch"]
         self._clutch_on_level = 1 if clutch["active_high"] else 0
         self.clutch_pin = machine.Pin(clutch["gpio"], machine.Pin.OUT, value=1 - self._clutch_on_level)
         self.estop = EstopButton(pinmap)
-        self.link = port.host_link(pinmap)
+        self.link = chip.host_link(pinmap)
 
     @staticmethod
     def _adc(gpio):

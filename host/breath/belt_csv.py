@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from flutex.breath.phases import BELT_RATE_HZ
-from flutex.errors import UsageError
-from flutex.events import BELT_CHANNELS, BeltSample, FluteSample
+from flutex.host.breath.phases import BELT_RATE_HZ
+from flutex.host.errors import UsageError
+from flutex.host.link.events import BELT_CHANNELS, BeltSample, FluteSample
 
 COLUMNS = ("t_s", *BELT_CHANNELS)
 MIN_ROWS = 20

@@ -1,0 +1,1 @@
+"""The `flutex` sub-commands, one module each (see flutex.host.cli)."""
