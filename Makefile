@@ -34,8 +34,9 @@ $(STUBS_STAMP): firmware-stubs.txt $(PY_STAMP)
 demo: setup  ## run a simulated session: real firmware in real MicroPython, host over a pty
 	$(BIN)/flutex demo
 
-test: setup $(STUBS_STAMP)  ## lint, type-check the firmware, then the whole test suite
+test: setup $(STUBS_STAMP)  ## lint, check the import contracts, type-check the firmware, then the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy --config-file mypy-firmware.ini
 	$(BIN)/python -m pytest
 

@@ -1,7 +1,8 @@
 """Per-frame cost of the wire protocol on both sides: CPython (host) and the real MicroPython (board, WebAssembly).
 
 Prints microseconds per FLUTE frame for encode and decode, and each as a ratio to a baseline run in the same
-process: the bare struct.pack + CRC-32 of the same message (no byte stuffing, no framing).
+process: the bare struct.pack + CRC-32 of the same message (no byte stuffing, no framing); and the cost of reading
+a payload's fields by name (`wire.decode`), which the host's codec adds to each frame.
 Usage: python benchmarks/wire.py [--frames N]
 """
 
@@ -28,6 +29,7 @@ def per_frame_us(action, n):
 N = {frames}
 frame = wire.encode(wire.FLUTE, 1, (123456, 0x2A, 600))
 decoder = wire.StreamDecoder()
+payload = wire.decode_frame(frame[:-1])[2]
 def baseline(i):
     body = struct.pack("<BHIIh", wire.FLUTE, i & 0xFFFF, i, 0x2A, 600)
     return body + struct.pack("<I", crc32(body))
@@ -35,6 +37,7 @@ result = {{
     "baseline_us": per_frame_us(baseline, N),
     "encode_us": per_frame_us(lambda i: wire.encode(wire.FLUTE, i & 0xFFFF, (i, 0x2A, 600)), N),
     "decode_us": per_frame_us(lambda i: decoder.feed(frame), N),
+    "names_us": per_frame_us(lambda i: wire.decode(wire.FLUTE, payload), N),
 }}
 print(json.dumps(result))
 """
@@ -57,12 +60,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20000, help="frames per timing (default 20000)")
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"{'side':<24}{'encode us':>10}{'decode us':>10}{'baseline us':>12}{'enc/base':>10}{'dec/base':>10}")
+    header = f"{'side':<24}{'encode us':>10}{'decode us':>10}{'baseline us':>12}{'enc/base':>10}{'dec/base':>10}"
+    print(header + f"{'by name us':>12}")
     for side, measure in (("host (CPython)", cpython), ("board (MicroPython wasm)", micropython)):
         r = measure(args.frames)
         print(
             f"{side:<24}{r['encode_us']:>10.2f}{r['decode_us']:>10.2f}{r['baseline_us']:>12.2f}"
             f"{r['encode_us'] / r['baseline_us']:>10.2f}{r['decode_us'] / r['baseline_us']:>10.2f}"
+            f"{r['names_us']:>12.2f}"
         )
     print(f"({args.frames} FLUTE frames per timing, {time.perf_counter() - started:.1f} s)")
 

@@ -11,7 +11,7 @@ import wire
 from actuators import FingerServo
 from link import Link
 
-FIRMWARE_VERSION = "0.2.0"
+FIRMWARE_VERSION = "0.3.0"
 # A session (opened by a HELLO of our protocol version) ends when the host has sent nothing for this long: the board
 # then stops streaming and waits for the next HELLO, so a board never streams to a host that is gone.
 SESSION_IDLE_MS = 2000
@@ -32,10 +32,14 @@ class Firmware:
             FingerServo(pwm, finger, cfg["min_pulse_us"], cfg["max_pulse_us"])
             for pwm, finger in zip(self.peripherals.servo_pwms, self.peripherals.servo_fingers)
         ]
-        self.envelope = safety.Envelope(self.peripherals, servos, self._on_alert)
+        self.envelope = safety.Envelope(self.peripherals, servos, self._on_alert, self._report_change)
         self.link = Link(self.peripherals.link)
         self.boot_id = chip.boot_id()
+        self.unique_id = chip.unique_id(pinmap)
         self.session = False
+        # the envelope's state as the last STATUS told it: a change of flags or targets is reported at once
+        self._reported_flags = -1
+        self._reported_targets = []
         self._last_host_us = chip.ticks_us()
         self._handlers = {
             wire.HEARTBEAT: self._heartbeat,
@@ -64,12 +68,13 @@ class Firmware:
             self.link.refuse(msg_type, seq, wire.E_NOT_PAIRED, NOT_PAIRED)
             return
         try:
-            fields = wire.parse(msg_type, payload)
+            fields = wire.decode(msg_type, payload)
         except wire.WireError as error:
             self.link.refuse(msg_type, seq, wire.E_BAD_MESSAGE, str(error))
             return
         self._last_host_us = chip.ticks_us()
         handler(seq, fields)
+        self._report_change()
 
     def _hello(self, seq, version):
         """Every HELLO starts a new session, disarmed: whoever connects must ARM before anything moves. A host of
@@ -84,21 +89,24 @@ class Firmware:
         elif not self.session:
             self.link.refuse(wire.HELLO, seq, wire.E_NOT_PAIRED, NOT_PAIRED)
         rates = self.pinmap["rates_hz"]
-        self.link.send(
-            wire.BOARD_INFO,
-            (
-                wire.VERSION,
-                rates["flute"],
-                rates["belt"],
-                len(self.peripherals.touch_pads),
-                len(self.peripherals.servo_pwms),
-                len(self.pinmap["pressure"]["belt"]),
-                self.pinmap["watchdog_ms"],
-                self.boot_id,
-            ),
-            "board=%s;profile=%s;firmware=%s;runtime=%s"
-            % (self.pinmap["board"], self.peripherals.profile["name"], FIRMWARE_VERSION, chip.RUNTIME),
+        info = {
+            "version": wire.VERSION,
+            "flute_hz": rates["flute"],
+            "belt_hz": rates["belt"],
+            "holes": len(self.peripherals.touch_pads),
+            "fingers": len(self.peripherals.servo_pwms),
+            "belt_channels": len(self.pinmap["pressure"]["belt"]),
+            "watchdog_ms": self.pinmap["watchdog_ms"],
+            "boot_id": self.boot_id,
+        }
+        details = "id=%s;board=%s;profile=%s;firmware=%s;runtime=%s" % (
+            self.unique_id,
+            self.pinmap["board"],
+            self.peripherals.profile["name"],
+            FIRMWARE_VERSION,
+            chip.RUNTIME,
         )
+        self.link.send(wire.BOARD_INFO, wire.ordered(wire.BOARD_INFO, info), details)
         if self.session:
             self.send_status()
 
@@ -112,26 +120,24 @@ class Firmware:
         self.envelope.heartbeat()
 
     def _arm(self, seq, fields):
-        self._answer(wire.ARM, seq, self.envelope.arm(fields[0] != 0))
-        self.send_status()
+        self._answer(wire.ARM, seq, self.envelope.arm(fields["armed"] != 0))
 
     def _estop(self, seq, fields):
-        self._answer(wire.ESTOP, seq, self.envelope.emergency_stop(fields[0] != 0))
-        self.send_status()
+        self._answer(wire.ESTOP, seq, self.envelope.emergency_stop(fields["stop"] != 0))
 
     def _guide(self, seq, fields):
-        duration_ms, force_permille, _count, targets = fields
-        self._answer(wire.GUIDE, seq, self.envelope.guide(targets, duration_ms, force_permille))
+        outcome = self.envelope.guide(fields["targets"], fields["duration_ms"], fields["force_permille"])
+        self._answer(wire.GUIDE, seq, outcome)
 
     def _tare(self, seq, fields):
         sensors.tare_all(self.flute, self.belt, self.pinmap["pressure"]["tare_samples"])
         self.link.ack(wire.TARE, seq, chip.ticks_us())
 
     def _servo(self, seq, fields):
-        self._answer(wire.SERVO, seq, self.envelope.set_targets(fields[1]))
+        self._answer(wire.SERVO, seq, self.envelope.set_targets(fields["targets"]))
 
     def _clutch(self, seq, fields):
-        self._answer(wire.CLUTCH, seq, self.envelope.set_clutch(fields[0] != 0))
+        self._answer(wire.CLUTCH, seq, self.envelope.set_clutch(fields["engaged"] != 0))
 
     def _answer(self, msg_type, seq, outcome):
         applied_us, refusal = outcome
@@ -143,30 +149,40 @@ class Firmware:
     def _on_alert(self, code, reason):
         """The envelope acted on its own (watchdog, e-stop button, engage time): tell the host at once."""
         if self.session:
-            self.link.refuse(0, 0, code, reason)
-            self.send_status()
+            self.link.alert(chip.ticks_us(), code, reason)
+            self._report_change()
 
     # --- streams: sent only during a session -------------------------------------------------------------------
 
     def send_status(self):
+        """STATUS at its period; fields in the layout's order (t_us, flags, count; positions)."""
         self._end_idle_session()
         if not self.session:
             return
         envelope = self.envelope
         positions = envelope.positions
-        self.link.send(wire.STATUS, (chip.ticks_us(), envelope.flags(), len(positions)), positions)
+        flags = envelope.flags()
+        self.link.send(wire.STATUS, (chip.ticks_us(), flags, len(positions)), positions)
+        self._reported_flags = flags
+        self._reported_targets = list(envelope.targets)
+
+    def _report_change(self):
+        """STATUS at once when a flag or a servo target changed since the last one, not only at the next period."""
+        envelope = self.envelope
+        if envelope.flags() != self._reported_flags or envelope.targets != self._reported_targets:
+            self.send_status()
 
     def sample_flute(self):
         if not self.session:
             return
-        flute = self.flute
+        flute = self.flute  # the hot path: fields in the layout's order (t_us, closed_mask, mouth_pa), no dict
         self.link.send(wire.FLUTE, (chip.ticks_us(), flute.closed_mask(), flute.mouth.read_pa()))
 
     def sample_belt(self):
         if not self.session:
             return
         t_us = chip.ticks_us()
-        abdomen, back, left, right = self.belt.read_pa()
+        abdomen, back, left, right = self.belt.read_pa()  # the layout's order, as BELT_CHANNELS on the host
         self.link.send(wire.BELT, (t_us, abdomen, back, left, right))
 
     async def every(self, rate_hz, action):

@@ -5,6 +5,7 @@ runs unchanged in both places.
 """
 
 import asyncio
+import binascii
 import os
 import sys
 import time
@@ -19,6 +20,12 @@ ticks_us = time.ticks_us  # microseconds, wraps modulo wire.TICKS_PERIOD (2**30)
 def boot_id():
     """A random number drawn at power-on (the chip's hardware RNG): the host tells a reset board by it."""
     return int.from_bytes(os.urandom(4), "little")
+
+
+def unique_id(pinmap):
+    """The chip's factory id (its MAC) in hex: the host tells one board from another by it. `pinmap` is for the
+    simulator, which has no factory id and derives a stable one from the pin map it runs."""
+    return binascii.hexlify(machine.unique_id()).decode()
 
 
 class HostLink:

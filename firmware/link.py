@@ -20,10 +20,15 @@ class Link:
         return self._io.trusted()
 
     def ack(self, msg_type, seq, t_us):
-        self.send(wire.ACK, (msg_type, seq, t_us))
+        self.send(wire.ACK, wire.ordered(wire.ACK, {"command": msg_type, "command_seq": seq, "t_us": t_us}))
 
     def refuse(self, msg_type, seq, code, reason):
-        self.send(wire.ERROR, (msg_type, seq, code), reason)
+        """ERROR answers one command (`msg_type`, `seq`) the board did not carry out."""
+        self.send(wire.ERROR, wire.ordered(wire.ERROR, {"command": msg_type, "command_seq": seq, "code": code}), reason)
+
+    def alert(self, t_us, code, reason):
+        """The board acted on its own (watchdog, e-stop button, engage time): ALERT, which answers no command."""
+        self.send(wire.ALERT, wire.ordered(wire.ALERT, {"t_us": t_us, "code": code}), reason)
 
     def receive(self, data, handle):
         """Call handle(type, seq, payload) for every valid frame that `data` completes."""

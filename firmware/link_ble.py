@@ -77,7 +77,7 @@ class BleLink:
 
         self._aioble = aioble
         self._name = name
-        self._streams = (wire.FLUTE, wire.BELT, wire.STATUS)
+        self._streams = (wire.FLUTE, wire.BELT, wire.STATUS, wire.ALERT)  # what the board says of its own accord
         self._delimiter = wire.DELIMITER
         self._estop = peripherals.EstopButton(peripherals.load_json(peripherals.PINMAP_PATH))
         self._powered_on_ms = time.ticks_ms()

@@ -23,12 +23,13 @@ WATCHDOG_MARGIN_US = 8000
 
 
 class Envelope:
-    def __init__(self, peripherals, servos, on_alert):
+    def __init__(self, peripherals, servos, on_alert, on_change):
         cfg = peripherals.pinmap
         limits = cfg["safety"]
         self._peripherals = peripherals
         self._servos = servos
         self._on_alert = on_alert  # called with (code, reason) when the envelope acts on its own
+        self._on_change = on_change  # called when a guide ends (a change of state without an alert)
         self._max_rate = cfg["servos"]["max_permille_per_s"]
         self._servo_period_ms = 1000 // cfg["rates_hz"]["servo"]
         self._timeout_us = cfg["watchdog_ms"] * 1000 - WATCHDOG_MARGIN_US
@@ -185,6 +186,7 @@ class Envelope:
             self._write_clutch(False)
             for index in range(len(self.targets)):
                 self.targets[index] = 0
+            self._on_change()
         if self.clutch_engaged and time.ticks_diff(now, self._engaged_since_us) >= self._max_engage_us:
             self._write_clutch(False)
             self._on_alert(wire.E_ENGAGE_TIME, "clutch engaged over %d ms: released" % (self._max_engage_us // 1000))

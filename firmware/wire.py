@@ -6,13 +6,14 @@ A frame on the wire is COBS(body) followed by one 0x00 delimiter, where
 
 `seq` counts per message type and direction, so a receiver counts lost frames per stream. Payloads are
 little-endian structs (LAYOUTS); some end in a variable tail: a count-prefixed array of i16 or UTF-8 text.
-docs/protocol.md documents every byte. Only MicroPython-safe features are used here (no typing, no dataclasses).
+docs/protocol.md documents every byte; its tables are generated from this file (`flutex protocol`). Only
+MicroPython-safe features are used here (no typing, no dataclasses).
 """
 
 import struct
 from binascii import crc32
 
-VERSION = 2
+VERSION = 3
 MAX_BODY = 255  # bytes of body (type..crc) a receiver accepts
 MAX_ENCODED = MAX_BODY + 2  # COBS adds one byte per 254 plus one; the delimiter is not counted
 DELIMITER = b"\x00"
@@ -21,7 +22,7 @@ HEADER_SIZE = 3
 CRC_SIZE = 4
 
 # Message types. Host -> board: 0x01-0x0F session, 0x20-0x2F commands. Board -> host: 0x02, 0x10-0x1F streams,
-# 0x30-0x3F answers.
+# 0x30-0x3F answers and alerts.
 HELLO = 0x01
 BOARD_INFO = 0x02
 HEARTBEAT = 0x03
@@ -36,6 +37,7 @@ GUIDE = 0x24
 TARE = 0x25
 ACK = 0x30
 ERROR = 0x31
+ALERT = 0x32
 
 NAMES = {
     HELLO: "HELLO",
@@ -52,29 +54,35 @@ NAMES = {
     TARE: "TARE",
     ACK: "ACK",
     ERROR: "ERROR",
+    ALERT: "ALERT",
 }
 
 TAIL_NONE = 0
 TAIL_I16 = 1  # the last fixed field is the count of i16 values that follow
 TAIL_TEXT = 2  # UTF-8 text to the end of the payload
 
-# type: (struct format of the fixed part, tail kind)
+# type: (struct format of the fixed part, tail kind, names of what `parse` returns: the fixed fields, then the tail).
+# What each field means is documented host-side (flutex.host.commands.protocol), so the board carries names only.
 LAYOUTS = {
-    HELLO: ("<B", TAIL_NONE),  # protocol version
-    # version, flute Hz, belt Hz, holes, fingers, belt channels, watchdog ms, boot id (random at power-on); k=v;..
-    BOARD_INFO: ("<BHHBBBHI", TAIL_TEXT),
-    HEARTBEAT: ("<", TAIL_NONE),
-    FLUTE: ("<IIh", TAIL_NONE),  # t_us, closed mask, mouth Pa
-    BELT: ("<Ihhhh", TAIL_NONE),  # t_us, abdomen, back waist, ribs left, ribs right (Pa)
-    STATUS: ("<IBB", TAIL_I16),  # t_us, flags, n; n servo positions (permille)
-    SERVO: ("<B", TAIL_I16),  # n; n servo targets (permille: -1000 lifted, 0 neutral, 1000 pressed)
-    CLUTCH: ("<B", TAIL_NONE),  # engaged
-    ARM: ("<B", TAIL_NONE),  # armed
-    ESTOP: ("<B", TAIL_NONE),  # 1 = stop now, 0 = clear the host's stop
-    GUIDE: ("<HHB", TAIL_I16),  # duration ms, force permille, n; n press targets (permille), clutch on meanwhile
-    TARE: ("<", TAIL_NONE),  # take the ambient reading of every pressure channel again
-    ACK: ("<BHI", TAIL_NONE),  # acked type, acked seq, t_us when applied
-    ERROR: ("<BHB", TAIL_TEXT),  # refused type (0: none), its seq, code; reason
+    HELLO: ("<B", TAIL_NONE, ("version",)),
+    BOARD_INFO: (
+        "<BHHBBBHI",
+        TAIL_TEXT,
+        ("version", "flute_hz", "belt_hz", "holes", "fingers", "belt_channels", "watchdog_ms", "boot_id", "details"),
+    ),
+    HEARTBEAT: ("<", TAIL_NONE, ()),
+    FLUTE: ("<IIh", TAIL_NONE, ("t_us", "closed_mask", "mouth_pa")),
+    BELT: ("<Ihhhh", TAIL_NONE, ("t_us", "abdomen_pa", "back_waist_pa", "ribs_left_pa", "ribs_right_pa")),
+    STATUS: ("<IBB", TAIL_I16, ("t_us", "flags", "count", "positions")),
+    SERVO: ("<B", TAIL_I16, ("count", "targets")),
+    CLUTCH: ("<B", TAIL_NONE, ("engaged",)),
+    ARM: ("<B", TAIL_NONE, ("armed",)),
+    ESTOP: ("<B", TAIL_NONE, ("stop",)),
+    GUIDE: ("<HHB", TAIL_I16, ("duration_ms", "force_permille", "count", "targets")),
+    TARE: ("<", TAIL_NONE, ()),
+    ACK: ("<BHI", TAIL_NONE, ("command", "command_seq", "t_us")),
+    ERROR: ("<BHB", TAIL_TEXT, ("command", "command_seq", "code", "reason")),
+    ALERT: ("<IB", TAIL_TEXT, ("t_us", "code", "reason")),
 }
 
 # Fields that are a yes/no (index into the fixed fields): any value but 0 or 1 is a malformed message, so a stray
@@ -88,7 +96,7 @@ FLAG_WATCHDOG = 0x04  # the watchdog has released the instrument since the last 
 FLAG_ESTOP = 0x08  # an emergency stop (button or ESTOP command) is active
 FLAG_GUIDING = 0x10  # a GUIDE is pressing a fingering
 
-# ERROR codes
+# ERROR codes (answers to a command) and ALERT codes (the board acted on its own) share one numbering
 E_BAD_MESSAGE = 1  # wrong length or unknown type
 E_VERSION = 2  # protocol version mismatch
 E_NOT_ARMED = 3  # actuator command while disarmed
@@ -149,8 +157,9 @@ def cobs_decode(data):
 
 
 def encode(msg_type, seq, fields=(), tail=None):
-    """One complete frame (delimiter included) for a message; `tail` is a tuple of ints or a str per LAYOUTS."""
-    fmt, tail_kind = LAYOUTS[msg_type]
+    """One complete frame (delimiter included) for a message: `fields` in the layout's order (see `ordered`),
+    `tail` a tuple of ints or a str per LAYOUTS."""
+    fmt, tail_kind, _names = LAYOUTS[msg_type]
     body = struct.pack(HEADER, msg_type, seq & 0xFFFF) + struct.pack(fmt, *fields)
     if tail_kind == TAIL_I16:
         body += struct.pack("<%dh" % len(tail), *tail)
@@ -182,7 +191,7 @@ def parse(msg_type, payload):
     layout = LAYOUTS.get(msg_type)
     if layout is None:
         raise WireError("unknown message type 0x%02x" % msg_type)
-    fmt, tail_kind = layout
+    fmt, tail_kind, _names = layout
     fixed = struct.calcsize(fmt)
     if len(payload) < fixed:
         raise WireError("%s payload too short" % NAMES[msg_type])
@@ -201,6 +210,20 @@ def parse(msg_type, payload):
             raise WireError("%s array length does not match its count" % NAMES[msg_type])
         return fields + (struct.unpack("<%dh" % count, rest),)
     return fields + (_text(rest),)
+
+
+def decode(msg_type, payload):
+    """The fields of a payload by name (dict), tail included: for code that reads a message rather than
+    forwarding it. Raises WireError as `parse` does."""
+    return dict(zip(LAYOUTS[msg_type][2], parse(msg_type, payload)))
+
+
+def ordered(msg_type, values):
+    """The fixed fields of a message in its layout's order, from a dict of them by name (for `encode`); KeyError
+    names a missing field."""
+    _fmt, tail_kind, names = LAYOUTS[msg_type]
+    fixed = names if tail_kind == TAIL_NONE else names[:-1]
+    return tuple(values[name] for name in fixed)
 
 
 def _text(data):

@@ -22,7 +22,9 @@ COMMANDS: dict[str, str] = {
     "flash": "compile the firmware and copy it to a board over USB",
     "pitch": "track the pitch of an audio file (CSV on stdout)",
     "calibrate": "calibrate this machine (audio latency)",
-    "bench": "measure the board's real-time promises (watchdog, rates, soak under faults)",
+    "bench": "measure the board's real-time promises (watchdog, rates, soak under faults, session clock)",
+    "sessions": "list recorded sessions, and replay one",
+    "protocol": "print the wire protocol's message tables (docs/protocol.md is generated from them)",
 }
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)

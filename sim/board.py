@@ -4,8 +4,9 @@ on virtual silicon whose UART is the master side of a real pseudo-terminal.
 The host opens the pty's other side as a serial port, exactly as it would open /dev/ttyACM0. The world around the
 board (a virtual player) sets sensor inputs with `set_inputs` and watches outputs (servo PWM, clutch) through
 `outputs` and `output_log`, and the host's heartbeats through `heartbeat_times_us`, all stamped with the board's own
-clock. `restart` resets the chip while the pty stays open, as a board behind a USB-UART bridge resets without the
-host's port going away.
+clock; `true_monotonic_s` says when, on the host's clock, that clock read a given stamp (the truth a test holds the
+host's clock model to). `restart` resets the chip while the pty stays open, as a board behind a USB-UART bridge
+resets without the host's port going away.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import tty
 from collections import deque
 from collections.abc import Callable
@@ -90,6 +92,7 @@ class SimBoard:
         self.heartbeat_times_us: deque[int] = deque(maxlen=4096)
         self.restarts = 0
         self._link_trusted = True
+        self._boot_monotonic_ns: int | None = None  # host CLOCK_MONOTONIC when this boot's board clock read 0
         self.log: deque[str] = deque(maxlen=log_lines)
 
     async def __aenter__(self) -> SimBoard:
@@ -177,6 +180,16 @@ class SimBoard:
     def exit_error(self) -> str | None:
         return self._exit_error
 
+    def true_monotonic_s(self, board_t_us: int) -> float:
+        """The host's `time.monotonic()` at which the current boot's board clock read `board_t_us`: a raw stamp
+        (modulo 2**30, as frames carry it) or an unwrapped one; of the instants with that stamp modulo 2**30 (one
+        every 17.9 minutes), the one nearest to now. Exact to about a microsecond (docs/simulator.md)."""
+        if self._boot_monotonic_ns is None:
+            raise FlutexError("the simulated board is not running: its clock has no truth until it boots")
+        now_us = (time.monotonic_ns() - self._boot_monotonic_ns) // 1000
+        wraps = round((now_us - board_t_us) / wire.TICKS_PERIOD)
+        return (self._boot_monotonic_ns + (board_t_us + wraps * wire.TICKS_PERIOD) * 1000) / 1e9
+
     async def close(self) -> None:
         await self._power_off()
         for fd in (self._master_fd, self._slave_fd):
@@ -185,6 +198,7 @@ class SimBoard:
         self._master_fd = self._slave_fd = None
 
     async def _power_off(self, abruptly: bool = False) -> None:
+        self._boot_monotonic_ns = None  # the clock stops with the chip
         if self._process is not None:
             if abruptly:
                 self._process.kill()
@@ -228,6 +242,8 @@ class SimBoard:
                 self._heard(event["t_us"], bytes.fromhex(event["hex"]))
             elif kind == "log":
                 self.log.append(event["text"])
+            elif kind == "clock":
+                self._boot_monotonic_ns = int(event["boot_monotonic_ns"])
             elif kind == "ready":
                 self._ready.set()
             elif kind == "exit":

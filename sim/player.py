@@ -1,12 +1,17 @@
-"""A scripted virtual player: what the board's sensors read at any moment while someone plays a tune.
+"""A virtual player reading a tune: what the board's sensors read at any moment while someone plays it.
 
-It fingers the holes of a melody, blows (harder for overblown notes) while its breathing pattern says it is
-playing, and breathes into the belt. Pure: `inputs_at(t_s)` gives raw sensor values by GPIO, computed through the
-same pin map and profile the firmware and host use, so the three cannot disagree.
+It performs the tune (`flutex.sim.performance`: natural deviations, injected mistakes, the truth of what was played),
+once or looping. Its breathing follows the phrases: it breathes in before the first note, at breath marks and in
+rests, and blows through the notes; the mouth pressure the board reads is the breathing model's own (attack, wobble,
+sensor noise), raised above the profile's overblow threshold for overblown notes. Its fingers close the holes of the
+note it plays, and any hole a servo presses closed reads closed. `inputs_at(t_s)` gives raw sensor values by GPIO,
+computed through the same pin map and profile the firmware and host use, so the three cannot disagree.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,19 +20,18 @@ import numpy as np
 
 from flutex.hardware import load_pinmap
 from flutex.hardware.instrument import InstrumentProfile
-from flutex.sim.breathing import EXHALE, BreathingModel, BreathPattern, diaphragmatic
+from flutex.sim.breathing import EXHALE, HOLD, INHALE, BeltSensors, BreathingModel, BreathPattern, Segment
+from flutex.sim.music import Tune, default_tune
+from flutex.sim.performance import LEGATO_S, Mistakes, Performance, PlayedNote, perform
 
 TOUCH_OPEN = 20000  # ESP32-S3 touch reading of an uncovered pad
 TOUCH_CLOSED = 60000  # ... and of a pad under a finger
 TOUCH_NOISE = 1500
 ADC_AMBIENT = 20000  # ADC counts of a pressure sensor at ambient pressure
 PLAY_PA = 600.0  # blowing pressure of the low register
-OVERBLOW_PA = 1700.0  # ... and of the overblown register
-
-# (MIDI note, seconds): a scale up and down over both registers
-DEFAULT_MELODY: tuple[tuple[int, float], ...] = tuple(
-    (midi, 0.25) for midi in (72, 74, 76, 77, 79, 81, 83, 84, 86, 88, 86, 84, 83, 81, 79, 77, 76, 74)
-)
+OVERBLOW_MARGIN = 1.2  # overblown notes are blown this much above the profile's overblow threshold
+FULL_BREATH = 0.85  # lung volume after a breath in (units of the player's range, see `flutex.sim.breathing`)
+EXHALE_PER_S = 0.12  # lung volume spent per second of playing
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +43,51 @@ class Moment:
     belt_pa: tuple[float, float, float, float]
 
 
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """At each of some times: the performance note fingered (the next one during a gap), the time since its
+    onset, whether it sounds, and the clean blowing pressure."""
+
+    note: np.ndarray
+    since_onset_s: np.ndarray
+    sounding: np.ndarray
+    mouth_pa: np.ndarray
+
+
 class VirtualPlayer:
     def __init__(
         self,
-        melody: Sequence[tuple[int, float]] = DEFAULT_MELODY,
-        breathing: BreathPattern | None = None,
+        tune: Tune | Sequence[tuple[int, float]] | None = None,
+        mistakes: Mistakes | None = None,
         profile: InstrumentProfile | None = None,
         pinmap: dict[str, Any] | None = None,
         seed: int = 0,
+        loop: bool = True,
+        sensors: BeltSensors | None = None,
+        steady: bool = True,
     ) -> None:
+        """`tune` (default: `default_tune()`; a list of (MIDI note, seconds) is read as consecutive notes) is
+        played once or, with `loop`, again and again, the same performance each pass. A `steady` player's blowing
+        pressure wavers by about 1%, an unsteady one's by about 14%."""
         self.pinmap = pinmap or load_pinmap()
         self.profile = profile or InstrumentProfile.load(self.pinmap["profile"])
-        self.breathing = BreathingModel(breathing or diaphragmatic(), seed=seed)
+        tune = tune if isinstance(tune, Tune) else Tune.from_seconds(tune) if tune else default_tune()
+        self.tune = tune
+        self.performance = perform(tune, self.profile, mistakes, seed)
+        self.loop = loop
+        notes = self.performance.notes
+        self._onsets = np.array([note.onset_s for note in notes])
+        self._ends = np.array([note.end_s for note in notes])
+        self._masks = np.array([note.mask for note in notes])
+        self._midis = np.array([note.midi or 0 for note in notes])
+        overblow_pa = self.profile.overblow_rise_pa * OVERBLOW_MARGIN
+        # an overblown note is blown this much harder, on top of the breath's own pressure and wobble
+        overblow_pa = self.profile.overblow_rise_pa * OVERBLOW_MARGIN - PLAY_PA
+        self._extra_pa = np.array([overblow_pa if note.overblown else 0.0 for note in notes])
+        wobble_pa = (0.01 if steady else 0.14) * PLAY_PA * math.sqrt(2)
+        pattern = BreathPattern("performance", _breath_segments(self.performance), 0.85, mouth_wobble_pa=wobble_pa)
+        self.breathing = BreathingModel(pattern, sensors or BeltSensors(), seed=seed)
         self._rng = np.random.default_rng(seed)
-        fingerings = [self.profile.fingering_for(midi) for midi, _ in melody]
-        self._masks = [mask for mask, _ in fingerings]
-        self._midis = np.array([midi for midi, _ in melody])
-        self._blowing_pa = np.array([OVERBLOW_PA if overblown else PLAY_PA for _, overblown in fingerings])
-        self._ends_s = np.cumsum([seconds for _, seconds in melody])
         pads = {pad["hole"]: pad["gpio"] for pad in self.pinmap["touch"]["pads"]}
         self._touch_gpios = [pads[hole] for hole in self.profile.holes]  # bit i of the mask = hole i
         self._idle_gpios = sorted(set(pads.values()) - set(self._touch_gpios))  # pads this profile does not use
@@ -66,29 +97,62 @@ class VirtualPlayer:
         estop = self.pinmap["estop"]
         self._estop_released = (estop["gpio"], 1 if estop["active_low"] else 0)
 
+    def voice(self, t_s: np.ndarray) -> Voice:
+        """What the player does at each time (see `Voice`); after a single pass it holds its last fingering."""
+        t = np.asarray(t_s, dtype=float)
+        note, since, sounding = self._fingered(t)
+        return Voice(note, since, sounding, self._blown(self.breathing.clean_mouth_pa(t), note, sounding))
+
+    def _fingered(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        period = self.performance.period_s
+        into = np.mod(t, period) if self.loop else t
+        note = np.searchsorted(self._ends, into, side="right")
+        note = np.where(note < len(self._ends), note, 0 if self.loop else len(self._ends) - 1)
+        since = into - self._onsets[note]
+        sounding = (since >= 0) & (into < self._ends[note]) & (self._midis[note] > 0)
+        return note, since, sounding
+
     def moment(self, t_s: float) -> Moment:
-        """What the player does at `t_s`: the melody loops; it blows only while its breathing says it plays."""
-        index, _, mouth_pa = self._fingering_and_breath(np.array([t_s]))
-        return Moment(self._masks[int(index[0])], float(mouth_pa[0]), self.breathing.frame(t_s).channels_pa)
+        """What the board's sensors see the player do at `t_s` (sensor noise included)."""
+        notes, _, sounding = self._fingered(np.array([t_s]))
+        note = int(notes[0])
+        frame = self.breathing.frame(t_s)
+        mouth_pa = self._blown(np.array([frame.mouth_pa]), notes, sounding)
+        return Moment(int(self._masks[note]), float(mouth_pa[0]), frame.channels_pa)
+
+    def _blown(self, breath_pa: np.ndarray, note: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+        """Mouth pressure: the breath's own while a note sounds (0 otherwise), raised for an overblown note as
+        soon as the breath's attack is half-way."""
+        extra = self._extra_pa[note] * np.clip(breath_pa / (PLAY_PA / 2), 0.0, 1.0)
+        return np.where(sounding, np.maximum(breath_pa + extra, 0.0), 0.0)  # a wobble cannot suck
 
     def sounding(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Noise-free truth at each time: the MIDI note the flute sounds (0 = silent) and the blowing pressure."""
-        index, blowing, mouth_pa = self._fingering_and_breath(t_s)
-        return np.where(blowing, self._midis[index], 0), mouth_pa
+        voice = self.voice(t_s)
+        return np.where(voice.sounding, self._midis[voice.note], 0), voice.mouth_pa
 
-    def _fingering_and_breath(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """At each time: which note of the (looping) melody is fingered, whether the player blows (while its
-        breathing exhales), and how hard (harder for an overblown note)."""
-        index = np.searchsorted(self._ends_s, np.mod(t_s, self._ends_s[-1]), side="right")
-        blowing = self.breathing.phase(t_s) == EXHALE
-        return index, blowing, np.where(blowing, self._blowing_pa[index], 0.0)
+    def played(self, until_s: float) -> list[PlayedNote]:
+        """Truth: every note played from time 0 until `until_s`, on the player's clock (missed notes included,
+        with `midi` None); each pass repeats the performance, mistakes included."""
+        period = self.performance.period_s
+        passes = math.ceil(until_s / period) if self.loop else 1
+        return [
+            dataclasses.replace(note, onset_s=note.onset_s + k * period, end_s=note.end_s + k * period)
+            for k in range(passes)
+            for note in self.performance.notes
+            if note.onset_s + k * period < until_s
+        ]
 
-    def inputs_at(self, t_s: float) -> dict[int, int]:
-        """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise."""
+    def inputs_at(self, t_s: float, pressed_holes: int = 0) -> dict[int, int]:
+        """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise. `pressed_holes` (bit i =
+        hole i of the profile) are held closed by the servos, whatever the fingers do."""
+        if not 0 <= pressed_holes < 1 << len(self._touch_gpios):
+            raise ValueError(f"pressed_holes {pressed_holes:#x} names holes the {self.profile.name} profile lacks")
         moment = self.moment(t_s)
+        closed = moment.closed_mask | pressed_holes
         noise = self._rng.integers(-TOUCH_NOISE, TOUCH_NOISE, len(self._touch_gpios))
         pins = {
-            gpio: (TOUCH_CLOSED if moment.closed_mask >> bit & 1 else TOUCH_OPEN) + int(noise[bit])
+            gpio: (TOUCH_CLOSED if closed >> bit & 1 else TOUCH_OPEN) + int(noise[bit])
             for bit, gpio in enumerate(self._touch_gpios)
         }
         pins.update({gpio: TOUCH_OPEN for gpio in self._idle_gpios})
@@ -99,6 +163,34 @@ class VirtualPlayer:
         gpio, level = self._estop_released  # the player never touches the e-stop; tests press it
         pins[gpio] = level
         return pins
+
+
+def _breath_segments(performance: Performance) -> tuple[Segment, ...]:
+    """The breathing of one pass: a breath in before each phrase that starts with one (else the breath is held
+    over the gap), one long blow through each phrase, and after the last phrase the breath in for the next pass
+    begins (split in two segments so the loop does not join two breaths in)."""
+    phrases: list[list[PlayedNote]] = []
+    for note in performance.notes:
+        if phrases and abs(note.onset_s - phrases[-1][-1].end_s) < LEGATO_S:
+            phrases[-1].append(note)
+        else:
+            phrases.append([note])
+    segments, volume, clock = [], FULL_BREATH, 0.0
+    for phrase in phrases:
+        start, end = phrase[0].onset_s, phrase[-1].end_s
+        if start > clock:
+            segments.append(
+                Segment(INHALE, start - clock, FULL_BREATH)
+                if phrase[0].breath_before
+                else Segment(HOLD, start - clock, volume)
+            )
+            volume = segments[-1].volume
+        volume -= EXHALE_PER_S * (end - start)
+        segments.append(Segment(EXHALE, end - start, volume, PLAY_PA))
+        clock = end
+    if performance.period_s - clock > LEGATO_S:
+        segments.append(Segment(INHALE, performance.period_s - clock, (volume + FULL_BREATH) / 2))
+    return tuple(segments)
 
 
 def _counts(pa: float, pa_per_count: float) -> int:

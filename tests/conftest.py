@@ -1,5 +1,6 @@
 """Shared fixtures: a simulated board being played, and a device client connected to it over its pty."""
 
+import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
 
@@ -10,6 +11,12 @@ from flutex.sim.world import simulation
 # CI runs on two shared cores: time limits on single examples would fail on load, not on bugs.
 settings.register_profile("flutex", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("flutex")
+
+
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path_factory, monkeypatch):
+    """Sessions that tests record (and `flutex demo` run by a test) go to a temporary folder, not the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
 
 
 @pytest_asyncio.fixture

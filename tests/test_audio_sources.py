@@ -1,7 +1,9 @@
 """Audio sources: fixed-size mono float32 blocks from arrays and files; the live callback path without a sound card."""
 
 import sys
+import time
 import tracemalloc
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -121,25 +123,60 @@ def test_file_source_reads_a_long_file_in_pieces(tmp_path):
     assert peak < 1_000_000
 
 
+def driver_time(adc_s: float, current_s: float) -> SimpleNamespace:
+    """The time information PortAudio hands its callback (stream clock), as a plain record."""
+    return SimpleNamespace(inputBufferAdcTime=adc_s, currentTime=current_s)
+
+
+NO_TIME = driver_time(0.0, 0.0)  # a driver that reports no times
+
+
 def test_microphone_callback_hands_blocks_over_in_order_and_counts_overruns():
     # No sound card here: drive the PortAudio callback by hand, as PortAudio's thread would.
     stream = MicrophoneStream(block=4, slots=4)
     for k in range(5):  # only slots - 1 = 3 fit before the reader catches up
-        stream.callback(np.full((4, 1), k, np.float32), 4, None, None)
+        stream.callback(np.full((4, 1), k, np.float32), 4, NO_TIME, None)
     assert stream.dropped_blocks == 2
-    assert [stream.read(timeout_s=0)[0] for _ in range(3)] == [0, 1, 2]
-    stream.callback(np.full((4, 1), 9, np.float32), 4, None, None)
-    assert stream.read(timeout_s=0)[0] == 9
+    blocks = [stream.read(timeout_s=0) for _ in range(3)]
+    assert [b.samples[0] for b in blocks] == [0, 1, 2]
+    assert [b.first_sample for b in blocks] == [0, 4, 8]
+    stream.callback(np.full((4, 1), 9, np.float32), 4, NO_TIME, None)
+    after = stream.read(timeout_s=0)
+    assert after.samples[0] == 9
+    assert after.first_sample == 20  # the two blocks dropped here leave their gap in the indices
+    assert after.adc_s is None  # the driver gave no ADC time
+
+
+def test_microphone_blocks_carry_the_adc_time_on_the_monotonic_clock():
+    # The callback called by hand (no sound card): the stream clock reads 1000 s now, the first sample was
+    # captured 12 ms ago on that clock, so on the monotonic clock it is 12 ms before the callback ran.
+    stream = MicrophoneStream(block=4, slots=4)
+    before = time.monotonic()
+    stream.callback(np.zeros((4, 1), np.float32), 4, driver_time(999.988, 1000.0), None)
+    after = time.monotonic()
+    block = stream.read(timeout_s=0)
+    assert before - 0.012 <= block.adc_s <= after - 0.012
+
+
+def test_microphone_blocks_are_copies_the_ring_cannot_overwrite():
+    stream = MicrophoneStream(block=4, slots=2)
+    stream.callback(np.full((4, 1), 1.0, np.float32), 4, NO_TIME, None)
+    first = stream.read(timeout_s=0)
+    for value in (2.0, 3.0):
+        stream.callback(np.full((4, 1), value, np.float32), 4, NO_TIME, None)
+        stream.read(timeout_s=0)
+    assert np.all(first.samples == 1.0)
 
 
 def test_microphone_callback_does_not_allocate_arrays():
     stream = MicrophoneStream(block=256, slots=8)
     indata = np.ones((256, 1), np.float32)
+    times = driver_time(10.0, 10.01)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for _ in range(2000):
-        stream.callback(indata, 256, None, None)
-        stream.read(timeout_s=0)
+        stream.callback(indata, 256, times, None)
+        stream.read(timeout_s=0)  # (its copy is freed at once: nothing accumulates)
     grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
     tracemalloc.stop()
     assert grown < 4096  # 2000 blocks of 1 KiB would be 2 MB

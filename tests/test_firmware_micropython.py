@@ -19,8 +19,8 @@ vectors = json.load(open("/vectors.json"))
 for v in vectors["frames"]:
     tail = tuple(v["tail"]) if isinstance(v["tail"], list) else v["tail"]
     got = binascii.hexlify(wire.encode(v["type"], v["seq"], v["fields"], tail)).decode()
-    parsed = wire.parse(v["type"], wire.decode_frame(binascii.unhexlify(v["frame"])[:-1])[2])
-    print("frame", v["type"], got == v["frame"], list(parsed[: len(v["fields"])]) == v["fields"])
+    named = wire.decode(v["type"], wire.decode_frame(binascii.unhexlify(v["frame"])[:-1])[2])
+    print("frame", v["type"], got == v["frame"], list(wire.ordered(v["type"], named)) == v["fields"])
 for v in vectors["cobs"]:
     got = binascii.hexlify(wire.cobs_encode(binascii.unhexlify(v["raw"]))).decode()
     print("cobs", len(v["raw"]) // 2, got == v["encoded"])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from flutex.host.audio.synth import melody
 from flutex.host.pitch import FLUTE, PitchFrames, segment_notes, track
-from flutex.host.pitch.notes import NoteSegmenter
+from flutex.host.pitch.notes import Note, NoteOnset, NoteSegmenter
 
 SR = 44100
 
@@ -43,13 +43,28 @@ def test_out_of_tune_note_reports_its_cents():
 frames_strategy = st.lists(st.one_of(st.just(0.0), st.floats(200.0, 2000.0)), min_size=0, max_size=300)
 
 
+HOP_S = 0.0058
+
+
+def frames_of(f0_values: list[float]) -> PitchFrames:
+    n = len(f0_values)
+    return PitchFrames(np.arange(n) * HOP_S, np.asarray(f0_values, np.float32), np.ones(n, np.float32))
+
+
+def in_pieces(frames: PitchFrames, sizes: list[int], push) -> list:
+    """What `push` returns over `frames` handed over in pieces of the given sizes, cycling."""
+    out, start = [], 0
+    for size in itertools.cycle(sizes):
+        if start >= len(frames.time_s):
+            return out
+        out += push(PitchFrames(*(column[start : start + size] for column in frames)))
+        start += size
+    return out
+
+
 @given(frames_strategy)
 def test_notes_are_ordered_disjoint_and_long_enough(f0_values):
-    hop_s = 0.0058
-    frames = PitchFrames(
-        np.arange(len(f0_values)) * hop_s, np.asarray(f0_values, np.float32), np.ones(len(f0_values), np.float32)
-    )
-    notes = segment_notes(frames)
+    notes = segment_notes(frames_of(f0_values))
     for note in notes:
         assert note.offset_s - note.onset_s >= 0.05 - 1e-9
         assert 0 <= note.midi <= 127
@@ -60,16 +75,10 @@ def test_notes_are_ordered_disjoint_and_long_enough(f0_values):
 @given(frames_strategy, st.lists(st.integers(1, 40), min_size=1, max_size=20))
 def test_streamed_segmentation_gives_the_notes_of_the_whole_track(f0_values, chunk_sizes):
     """`flutex pitch --notes` segments frames as the tracker hands them over, in pieces of any size."""
-    hop_s = 0.0058
+    frames = frames_of(f0_values)
+    segmenter = NoteSegmenter(HOP_S)
+    streamed = in_pieces(frames, chunk_sizes, segmenter.push) + segmenter.finish()
     n = len(f0_values)
-    frames = PitchFrames(np.arange(n) * hop_s, np.asarray(f0_values, np.float32), np.ones(n, np.float32))
-    segmenter, streamed, start = NoteSegmenter(hop_s), [], 0
-    for size in itertools.cycle(chunk_sizes):
-        if start >= n:
-            break
-        streamed += segmenter.push(PitchFrames(*(column[start : start + size] for column in frames)))
-        start += size
-    streamed += segmenter.finish()
     whole = segment_notes(frames) if n >= 2 else []
     assert [(s.onset_s, s.midi, s.cents, s.stability_cents) for s in streamed] == [
         (pytest.approx(w.onset_s), w.midi, pytest.approx(w.cents), pytest.approx(w.stability_cents)) for w in whole
@@ -91,3 +100,17 @@ def test_streamed_segmentation_does_not_keep_the_frames_of_finished_notes():
     count += len(segmenter.finish())
     assert count == 1000
     assert peak < 200_000  # all the frames would be 100 000 x 3 values, 2.4 MB
+
+
+@given(frames_strategy, st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_each_note_is_announced_once_before_it_ends(f0_values, chunk_sizes):
+    """The live view shows a note when it is sure to count: one NoteOnset per note, before its end, same onset."""
+    segmenter = NoteSegmenter(HOP_S)
+    events = in_pieces(frames_of(f0_values), chunk_sizes, segmenter.push_events) + segmenter.finish_events()
+    onsets = [e for e in events if isinstance(e, NoteOnset)]
+    notes = [e for e in events if isinstance(e, Note)]
+    assert len(onsets) == len(notes)
+    for onset, note in zip(onsets, notes, strict=True):
+        assert events.index(onset) < events.index(note)
+        assert (onset.onset_s, onset.midi) == (note.onset_s, note.midi)
+        assert onset.hz > 0  # (the median of its frames so far: tested against a tone in test_session_pipeline)

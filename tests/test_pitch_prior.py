@@ -39,10 +39,31 @@ def test_fingering_and_breath_give_the_expected_note_with_overblow_hysteresis():
     assert np.allclose(expected, [0, c5, c6, c6, c5, 0, 0, 0])  # 0.9 s: the last sample is stale
 
 
-def test_live_device_samples_feed_the_same_prior():
+def test_live_device_samples_feed_the_same_prior_at_their_timeline_time():
     prior = FingeringPrior(PROFILE)
-    prior.add_sample(FluteSample(t_s=1.0, seq=1, closed_mask=0b000011, mouth_pa=700.0))
+    prior.add_sample(FluteSample(t_s=500.0, seq=1, closed_mask=0b000011, mouth_pa=700.0), time_s=1.0)
     assert prior.expected_hz(np.array([1.1]))[0] == pytest.approx(midi_to_hz(79))
+    assert prior.expected_hz(np.array([500.1]))[0] == 0.0  # the board's own time is not the timeline
+
+
+def test_the_prior_keeps_only_its_last_samples_and_answers_them_as_before():
+    """An hour of play must not grow it: a ring of `capacity` samples, queries older than the ring get 0."""
+    bounded, whole = FingeringPrior(PROFILE, capacity=50), FingeringPrior(PROFILE, capacity=10_000)
+    rng = np.random.default_rng(0)
+    for k in range(1234):  # wraps the ring many times
+        mask, pressure = int(rng.choice([0b111111, 0b000011, 0b011111])), float(rng.uniform(100, 1700))
+        for prior in (bounded, whole):
+            prior.add(k * 0.005, mask, pressure)
+    recent = np.linspace(1234 * 0.005 - 0.24, 1234 * 0.005 + 0.1, 40)
+    assert np.array_equal(bounded.expected_hz(recent), whole.expected_hz(recent))
+    assert bounded.expected_hz(np.array([1.0]))[0] == 0.0 and whole.expected_hz(np.array([1.0]))[0] >= 0.0
+
+
+def test_a_sample_stamped_before_the_previous_one_counts_as_simultaneous():
+    prior = FingeringPrior(PROFILE)
+    prior.add(1.0, ALL_CLOSED, 700)
+    prior.add(0.999, 0b000011, 700)  # a clock correction moved it back a millisecond
+    assert prior.expected_hz(np.array([1.0]))[0] == pytest.approx(midi_to_hz(79))
 
 
 def test_prior_settles_an_ambiguous_octave():

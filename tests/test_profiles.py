@@ -55,3 +55,14 @@ async def test_the_board_follows_the_active_profile(tmp_path):
             seen.add((await next_event(events, FluteSample, 3.0)).closed_mask)
         assert seen == expected, "every mask the board reports is one of the melody's Boehm fingerings"
         await client.close()
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_guided_finger_has_a_servo_over_a_hole_with_a_pad(name):
+    """The pin map wires servos by finger and pads by hole; the profile ties the two by name."""
+    pinmap = load_pinmap()
+    profile = InstrumentProfile.load(name)
+    servo_fingers = {servo["finger"] for servo in pinmap["servos"]["fingers"]}
+    pad_holes = {pad["hole"] for pad in pinmap["touch"]["pads"]}
+    assert set(profile.fingers) <= servo_fingers
+    assert {profile.holes[hole] for hole in profile.servo_holes} <= pad_holes

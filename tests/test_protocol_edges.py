@@ -2,6 +2,7 @@
 commands; a refused HELLO opens none; yes/no fields take 0 or 1 only; a silent host's session ends."""
 
 import asyncio
+import struct
 import time
 from binascii import crc32
 
@@ -10,6 +11,8 @@ from fuzz.firmware_in_cpython import Chip, load_firmware
 
 from flutex.firmware import wire
 from flutex.host.errors import UsageError
+from flutex.host.link.client import DeviceClient
+from flutex.host.link.codec import ProtocolMismatch
 from flutex.host.link.transport import SerialTransport
 
 
@@ -71,11 +74,12 @@ async def test_without_a_session_the_board_streams_nothing_and_refuses_commands(
         assert host.streamed_since(started) == 0
 
 
-async def test_a_hello_of_another_version_opens_no_session(board):
+@pytest.mark.parametrize("version", [wire.VERSION - 1, wire.VERSION + 1], ids=["older host", "newer host"])
+async def test_a_hello_of_another_version_opens_no_session(board, version):
     async with RawHost(board.port) as host:
-        hello = host.send(wire.HELLO, (wire.VERSION + 1,))
+        hello = host.send(wire.HELLO, (version,))
         kind, (_, _, code, reason) = await host.answer(wire.HELLO, hello)
-        assert kind == wire.ERROR and code == wire.E_VERSION and f"v{wire.VERSION + 1}" in reason
+        assert kind == wire.ERROR and code == wire.E_VERSION and f"v{version}" in reason
         kind, (_, _, code, _) = await host.answer(wire.ARM, host.send(wire.ARM, (1,)))
         assert code == wire.E_NO_SESSION
         assert any(kind == wire.BOARD_INFO for _, kind, _ in host.frames), "BOARD_INFO says who refused"
@@ -129,3 +133,114 @@ def test_every_hello_disarms_so_a_new_host_must_arm_again():
     assert firmware.envelope.armed and firmware.envelope.clutch_engaged
     receive(wire.HELLO, (wire.VERSION,))
     assert not firmware.envelope.armed and not firmware.envelope.clutch_engaged
+
+
+class StandInBoard:
+    """The firmware's command handler on stand-in silicon, with what it sent decoded by name."""
+
+    def __init__(self) -> None:
+        self.chip = Chip()
+        self.firmware = load_firmware(self.chip)
+        self._frames = wire.StreamDecoder()
+        self._seq = 0
+
+    def receive(self, msg_type: int, fields: tuple = (), tail=None) -> None:
+        self._seq += 1
+        self.firmware.link.receive(wire.encode(msg_type, self._seq, fields, tail), self.firmware.handle)
+
+    def sent(self) -> list[tuple[str, dict]]:
+        """(message name, fields by name) of every frame sent since the last call."""
+        frames = self._frames.feed(bytes(self.chip.sent))
+        self.chip.sent.clear()
+        return [(wire.NAMES[kind], wire.decode(kind, payload)) for kind, _seq, payload in frames]
+
+
+def _statuses(sent: list[tuple[str, dict]]) -> list[dict]:
+    return [fields for name, fields in sent if name == "STATUS"]
+
+
+def test_status_goes_out_at_once_on_every_change_and_not_otherwise():
+    board = StandInBoard()
+    board.receive(wire.HELLO, (wire.VERSION,))
+    assert [name for name, _ in board.sent()] == ["BOARD_INFO", "STATUS"]
+    board.receive(wire.ARM, (1,))
+    sent = board.sent()
+    assert [name for name, _ in sent] == ["ACK", "STATUS"], "the answer first, then the state it led to"
+    assert _statuses(sent)[0]["flags"] & wire.FLAG_ARMED
+    fingers = len(board.firmware.envelope.targets)
+    board.receive(wire.SERVO, (fingers,), (500,) * fingers)
+    assert len(_statuses(board.sent())) == 1, "a new servo target is a change"
+    board.receive(wire.SERVO, (fingers,), (500,) * fingers)
+    board.receive(wire.HEARTBEAT)
+    board.receive(wire.TARE)
+    assert _statuses(board.sent()) == [], "the same targets, a heartbeat or a tare change nothing"
+    board.receive(wire.GUIDE, (50, 1000, fingers), (1000,) * fingers)
+    assert _statuses(board.sent())[0]["flags"] & wire.FLAG_GUIDING
+    board.chip.now_us += 60_000
+    board.firmware.envelope._supervise()  # the servo task's tick, which ends the guide
+    ended = _statuses(board.sent())
+    assert len(ended) == 1 and not ended[0]["flags"] & (wire.FLAG_GUIDING | wire.FLAG_CLUTCH)
+
+
+def test_the_board_acting_on_its_own_sends_an_alert_not_an_error():
+    board = StandInBoard()
+    board.receive(wire.HELLO, (wire.VERSION,))
+    board.receive(wire.ARM, (1,))
+    board.sent()
+    estop = board.firmware.pinmap["estop"]
+    board.chip.pins[estop["gpio"]] = 0 if estop["active_low"] else 1  # the button goes down
+    board.chip.now_us += 5_000
+    board.firmware.envelope._supervise()
+    sent = board.sent()
+    assert [name for name, _ in sent] == ["ALERT", "STATUS"]
+    alert = sent[0][1]
+    assert alert["code"] == wire.E_ESTOP and "button" in alert["reason"]
+    assert alert["t_us"] == board.chip.now_us % wire.TICKS_PERIOD, "stamped with the board's time"
+    assert sent[1][1]["flags"] & wire.FLAG_ESTOP
+
+
+def test_board_info_names_the_chip_and_the_profile():
+    board = StandInBoard()
+    board.receive(wire.HELLO, (wire.VERSION,))
+    (name, info), _status = board.sent()
+    details = dict(item.split("=", 1) for item in info["details"].split(";"))
+    assert name == "BOARD_INFO" and info["version"] == wire.VERSION
+    assert details["profile"] == board.firmware.peripherals.profile["name"]
+    assert details["id"] == StandInBoard().firmware.unique_id, "the same board has the same id at every power-on"
+
+
+class _OldBoard:
+    """A transport to a board flashed with protocol v2: it answers every HELLO with a v2 BOARD_INFO (and the
+    refusal that comes before it)."""
+
+    description = "a v2 board"
+
+    def __init__(self) -> None:
+        self._answers: asyncio.Queue[bytes] = asyncio.Queue()
+        self._decoder = wire.StreamDecoder()
+
+    async def open(self) -> None: ...
+
+    async def read(self) -> bytes:
+        return await self._answers.get()
+
+    def write(self, data: bytes) -> None:
+        for msg_type, seq, payload in self._decoder.feed(data):
+            if msg_type == wire.HELLO:
+                reason = f"host speaks protocol v{payload[0]}, board v2".encode()
+                error = struct.pack("<BHB", wire.HELLO, seq, wire.E_VERSION) + reason
+                info = struct.pack("<BHHBBBHI", 2, 200, 100, 6, 6, 4, 100, 7) + b"board=esp32s3;profile=six_hole"
+                self._answers.put_nowait(_frame(wire.ERROR, 0, error) + _frame(wire.BOARD_INFO, 0, info))
+
+    async def close(self) -> None: ...
+
+
+def _frame(msg_type: int, seq: int, payload: bytes) -> bytes:
+    body = struct.pack(wire.HEADER, msg_type, seq) + payload
+    return wire.cobs_encode(body + crc32(body).to_bytes(4, "little")) + wire.DELIMITER
+
+
+async def test_a_board_on_the_old_protocol_gets_the_clear_mismatch_error():
+    client = DeviceClient(_OldBoard())
+    with pytest.raises(ProtocolMismatch, match=f"board speaks protocol v2 and this host v{wire.VERSION}.*flutex flash"):
+        await client.connect(timeout_s=1.0)

@@ -2,13 +2,14 @@
 
 import asyncio
 import itertools
+import time
 
 from device_helpers import board_shows, next_event
 
 from flutex.firmware import wire
 from flutex.hardware import load_pinmap
 from flutex.host.commands.demo import run_session
-from flutex.host.link.events import BoardAlert, HapticStatus
+from flutex.host.link.events import BoardAlert, FluteSample, HapticStatus
 from flutex.host.link.timing import silence_before_us
 
 PINMAP = load_pinmap()
@@ -87,6 +88,7 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
     assert 90 <= silence_ms <= 100, f"clutch released {silence_ms:.1f} ms after the last heartbeat from the host"
     status = await next_event(events, HapticStatus, 1.0)
     assert status.watchdog_tripped and not status.armed and not status.clutch_engaged
+    assert 0 <= status.t_s - alert.t_s < 0.05, "the alert carries board time, and STATUS follows it at once"
     client.resume_heartbeats()
     refused = await client.set_clutch(True)
     assert not refused.accepted and refused.code == wire.E_NOT_ARMED, "after a trip the host must arm again"
@@ -95,3 +97,32 @@ async def test_watchdog_releases_clutch_within_100ms_of_the_last_heartbeat(clien
         pass
     parked = [c.value for c in board.output_log if c.gpio == FIRST_SERVO_GPIO][-1]
     assert abs(_angle_deg(parked) - SERVOS["fingers"][0]["neutral_deg"]) < 0.5, "servos park at neutral"
+
+
+async def test_timing_samples_relate_stream_frames_and_acks_to_host_time(client):
+    samples = []
+    remove = client.add_timing_listener(samples.append)
+    events = client.subscribe()
+    sent_after_s = time.monotonic()
+    armed = await client.arm()
+    ack = next(sample for sample in samples if sample.sent_s is not None)
+    assert ack.board_t_s == armed.t_s and sent_after_s <= ack.sent_s <= ack.received_s <= time.monotonic()
+    flute = await next_event(events, FluteSample, 2.0)
+    frame = next(sample for sample in samples if sample.board_t_s == flute.t_s)
+    assert frame.sent_s is None and sent_after_s <= frame.received_s <= time.monotonic()
+    remove()
+    seen = len(samples)
+    await next_event(events, FluteSample, 2.0)
+    assert len(samples) == seen, "a removed listener gets nothing more"
+
+
+async def test_a_reader_that_never_reads_costs_a_fixed_queue_and_counts_what_it_missed(client):
+    stalled = client.subscribe(maxsize=10)
+    reader = client.subscribe()
+    while stalled.dropped < 5:
+        await next_event(reader, FluteSample, 2.0)
+    assert len(stalled) == 10
+    stalled.close()
+    dropped = stalled.dropped
+    await next_event(reader, FluteSample, 2.0)
+    assert (len(stalled), stalled.dropped) == (10, dropped), "closed: it receives nothing more"

@@ -20,7 +20,7 @@ _RANGES = {"B": (0, 0xFF), "H": (0, 0xFFFF), "I": (0, 0xFFFFFFFF), "h": (-32768,
 def messages(draw):
     """Any message type with arbitrary field values that fit its layout and the maximum frame size."""
     msg_type = draw(st.sampled_from(sorted(wire.LAYOUTS)))
-    fmt, tail_kind = wire.LAYOUTS[msg_type]
+    fmt, tail_kind, _names = wire.LAYOUTS[msg_type]
     fields = [draw(st.integers(*_RANGES[code])) for code in fmt[1:]]
     if msg_type in wire.BOOLEANS:
         fields[wire.BOOLEANS[msg_type]] = draw(st.integers(0, 1))
@@ -46,6 +46,24 @@ def test_every_message_round_trips(message):
     got_type, got_seq, payload = wire.decode_frame(frame[:-1])
     assert (got_type, got_seq) == (msg_type, seq)
     assert wire.parse(got_type, payload) == _expected(fields, tail)
+
+
+@pytest.mark.parametrize("msg_type", sorted(wire.LAYOUTS), ids=lambda t: wire.NAMES[t])
+def test_every_layout_names_each_value_it_parses(msg_type):
+    fmt, tail_kind, names = wire.LAYOUTS[msg_type]
+    codes = fmt[1:]  # one letter per fixed field (no repeat counts in the layouts)
+    assert len(names) == len(codes) + (tail_kind != wire.TAIL_NONE)
+    assert len(set(names)) == len(names) and all(name.isidentifier() for name in names)
+
+
+@given(messages())
+def test_decode_names_the_fields_and_ordered_puts_them_back(message):
+    msg_type, seq, fields, tail = message
+    _msg_type, _seq, payload = wire.decode_frame(wire.encode(msg_type, seq, fields, tail)[:-1])
+    named = wire.decode(msg_type, payload)
+    assert list(named) == list(wire.LAYOUTS[msg_type][2])
+    assert tuple(named.values()) == _expected(fields, tail)
+    assert wire.ordered(msg_type, named) == fields
 
 
 @given(st.binary(max_size=600))

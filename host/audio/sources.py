@@ -2,13 +2,18 @@
 
 Scripts iterate (`for block in source.blocks(): ...`, blocking). The live loop uses `MicrophoneStream`, whose
 PortAudio callback only copies into preallocated slots and posts the slot number on a queue: it never allocates
-an array or blocks, and counts the blocks it had to drop when the consumer fell behind.
+an array or blocks, and counts the blocks it had to drop when the consumer fell behind. Its blocks are
+`TimedBlock`s: each carries PortAudio's ADC time of its first sample, on the host's monotonic clock, and the
+index of that sample (a block dropped here leaves a gap in the indices).
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import queue
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import soundfile
 
+from flutex.host.audio.blocks import TimedBlock
 from flutex.host.errors import FlutexError, UsageError
 
 DEFAULT_BLOCK = 256
@@ -143,8 +149,8 @@ def import_sounddevice() -> ModuleType:
 class MicrophoneStream:
     """Live input: a PortAudio stream filling a ring of preallocated blocks.
 
-    Use as a context manager; `read(timeout_s)` returns the next block (a view valid until `slots` more blocks
-    have arrived) and `blocks()` iterates until closed. `dropped_blocks` counts overruns.
+    Use as a context manager; `read(timeout_s)` returns the next `TimedBlock`, `blocks()` iterates until closed
+    and `timed_blocks()` does the same for an event loop (a `Session`'s audio). `dropped_blocks` counts overruns.
     """
 
     def __init__(
@@ -155,18 +161,28 @@ class MicrophoneStream:
         self.device = device
         self.dropped_blocks = 0
         self._ring = np.zeros((slots, block), dtype=np.float32)
+        self._first_sample = np.zeros(slots, dtype=np.int64)
+        self._adc_s = np.full(slots, np.nan)  # NaN: the driver gave no ADC time
+        self._samples_seen = 0
         self._ready: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._written = 0
         self._read = 0
         self._stream: Any = None
 
-    def callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
-        """PortAudio's real-time callback: copy into the next free slot, never allocate or wait."""
+    def callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        """PortAudio's real-time callback: copy into the next free slot with its first sample's index and ADC time,
+        never allocate or wait. PortAudio gives the ADC time on the stream's clock; `currentTime`, read at the same
+        moment as `time.monotonic()` here, maps it onto the host's monotonic clock (0 from a driver that has none)."""
+        first_sample = self._samples_seen
+        self._samples_seen += frames
         if self._written - self._read >= len(self._ring) - 1:
             self.dropped_blocks += 1
             return
         slot = self._written % len(self._ring)
         np.copyto(self._ring[slot], indata[:, 0])
+        self._first_sample[slot] = first_sample
+        adc, now = time_info.inputBufferAdcTime, time_info.currentTime
+        self._adc_s[slot] = time.monotonic() - now + adc if adc > 0 and now > 0 else np.nan
         self._written += 1
         self._ready.put_nowait(slot)
 
@@ -195,12 +211,22 @@ class MicrophoneStream:
             self._stream.close()
             self._stream = None
 
-    def read(self, timeout_s: float | None = None) -> np.ndarray:
-        """Block until the next audio block arrives (queue.Empty after `timeout_s`)."""
+    def read(self, timeout_s: float | None = None) -> TimedBlock:
+        """Block until the next audio block arrives (queue.Empty after `timeout_s`); its samples are a copy."""
         slot = self._ready.get(timeout=timeout_s)
+        adc_s = float(self._adc_s[slot])
+        block = TimedBlock(self._ring[slot].copy(), int(self._first_sample[slot]), None if math.isnan(adc_s) else adc_s)
         self._read += 1
-        return self._ring[slot]
+        return block
 
-    def blocks(self) -> Iterator[np.ndarray]:
+    def blocks(self) -> Iterator[TimedBlock]:
         while self._stream is not None:
             yield self.read()
+
+    async def timed_blocks(self, poll_s: float = 0.5) -> AsyncIterator[TimedBlock]:
+        """The blocks for an event loop: each read waits in a worker thread, so the loop never blocks."""
+        while self._stream is not None:
+            try:
+                yield await asyncio.to_thread(self.read, poll_s)
+            except queue.Empty:
+                continue

@@ -16,23 +16,20 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 
 from flutex.hardware import load_pinmap
-from flutex.hardware.instrument import InstrumentProfile
+from flutex.host.commands import bench_clock
 from flutex.host.commands.arguments import add_device_arguments, positive_int, positive_seconds
-from flutex.host.commands.demo import EchoGuide, SessionStats
+from flutex.host.commands.demo import run_session
 from flutex.host.errors import FlutexError
 from flutex.host.link.client import DeviceClient
-from flutex.host.link.events import BeltSample, CommandResult, FluteSample, LinkLost
-from flutex.host.link.opener import open_device
-from flutex.host.link.timing import interval_jitter, percentile
+from flutex.host.link.events import BeltSample, CommandResult, FluteSample
+from flutex.host.link.timing import interval_jitter, spread
 from flutex.host.link.transport import SerialTransport
+from flutex.host.session.events import Stamped
 
 RELEASE_MIN_MS = 90.0  # earlier means the watchdog fired while the host was still within its 100 ms
 RELEASE_MAX_MS = 100.0
-EVENT_TIMEOUT_S = 2.0  # a board that sends nothing for this long has stopped streaming
-REPORT_PERIOD_S = 5.0  # progress lines on stderr while streaming
 STREAMS = ("flute", "belt")
 STREAM_OF: dict[type, str] = {FluteSample: "flute", BeltSample: "belt"}
 
@@ -82,6 +79,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rates.add_argument("--seconds", type=positive_seconds, default=30.0, help="board time to stream (default 30)")
     add_device_arguments(rates)
     rates.set_defaults(run=run_rates)
+    bench_clock.configure(
+        benches.add_parser(
+            "clock", help="the session timeline's error against the simulator's truth, board and audio (simulator)"
+        )
+    )
 
 
 def run_watchdog(args: argparse.Namespace) -> int:
@@ -174,21 +176,9 @@ async def bench_watchdog(trials: int) -> dict:
     return {
         "trials": trials,
         "failures": failures,
-        "release_ms": _spread(sorted(release_ms)),
-        "park_start_ms": _spread(sorted(park_start_ms)),
-        "parked_ms": _spread(sorted(parked_ms)),
-    }
-
-
-def _spread(sorted_values: list[float]) -> dict[str, float | None]:
-    """Min, median, 99th percentile and max, rounded for printing; all None if there are none."""
-    if not sorted_values:
-        return dict.fromkeys(("min", "p50", "p99", "max"))
-    return {
-        "min": round(sorted_values[0], 3),
-        "p50": round(percentile(sorted_values, 50), 3),
-        "p99": round(percentile(sorted_values, 99), 3),
-        "max": round(sorted_values[-1], 3),
+        "release_ms": spread(sorted(release_ms)),
+        "park_start_ms": spread(sorted(park_start_ms)),
+        "parked_ms": spread(sorted(parked_ms)),
     }
 
 
@@ -199,47 +189,28 @@ def _require(answer: CommandResult) -> None:
 
 
 async def bench_rates(url: str, seconds: float) -> dict:
-    """Stream for `seconds` of board time under the demo's echo load; rates and interval jitter per stream."""
-    stats = SessionStats()
+    """The demo's session for `seconds` (its echo loads the board); rates and interval jitter per stream."""
     times_s: dict[str, list[float]] = {stream: [] for stream in STREAMS}
-    async with open_device(url) as client:
-        assert client.info is not None  # connected
-        profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole"))
-        events = client.subscribe()
-        _require(await client.arm())
-        guide = EchoGuide(client, profile, stats)
-        next_report_s = time.monotonic()
-        flute = times_s["flute"]
-        while not flute or flute[-1] - flute[0] < seconds:
-            try:
-                async with asyncio.timeout(EVENT_TIMEOUT_S):  # (not wait_for: see demo.run_session)
-                    event = await events.get()
-            except TimeoutError:
-                raise FlutexError(f"the board sent nothing for {EVENT_TIMEOUT_S:g} s") from None
-            if isinstance(event, FluteSample | BeltSample):
-                stream = STREAM_OF[type(event)]
-                stats.saw(stream, event.t_s)
-                times_s[stream].append(event.t_s)
-            if isinstance(event, FluteSample):
-                guide.on_flute(event)
-            elif isinstance(event, LinkLost) and event.final:
-                raise FlutexError(f"lost the board: {event.reason}")
-            if time.monotonic() >= next_report_s and flute:
-                next_report_s += REPORT_PERIOD_S
-                print(f"{flute[-1] - flute[0]:5.1f}/{seconds:g} s of board time", file=sys.stderr)
-        await client.arm(False)
-        nominal_hz = client.info.rates_hz
-        frames_lost = sum(client.stats.lost.values())
+
+    def collect(stamped: Stamped) -> None:
+        stream = STREAM_OF.get(type(stamped.event))
+        if stream is not None:
+            times_s[stream].append(stamped.event.t_s)
+
+    summary = await run_session(url, seconds, progress=True, listeners=(collect,))
+    if summary["board_lost"]:
+        raise FlutexError(f"lost the board: {summary['link_events'][-1]}")
+    nominal_hz = summary["nominal_hz"]
     jitter = {stream: interval_jitter(times_s[stream], nominal_hz[stream]) for stream in STREAMS}
     return {
         "seconds": seconds,
         "nominal_hz": {stream: nominal_hz[stream] for stream in STREAMS},
-        "rates_hz": {stream: round(stats.rate_hz(stream), 3) for stream in STREAMS},
-        "frames": {stream: stats.frames[stream] for stream in STREAMS},
-        "frames_lost": frames_lost,
+        "rates_hz": summary["rates_hz"],
+        "frames": summary["frames"],
+        "frames_lost": summary["frames_lost"],
         "jitter_ms": {
             stream: {"std": round(j.std_ms, 3), "p99": round(j.p99_ms, 3), "max": round(j.max_ms, 3)}
             for stream, j in jitter.items()
         },
-        "commands": {"acked": len(stats.latencies_ms), "refused": len(stats.refused)},
+        "commands": summary["commands"],
     }

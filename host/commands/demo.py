@@ -1,8 +1,11 @@
-"""`flutex demo`: a whole session end to end: board (simulated by default), link, device client, reactions.
+"""`flutex demo`: a whole session end to end: board (simulated by default), link, session timeline, reactions.
 
-The reaction is a simple "teacher echo": when the fingering changes, the servos press the fingers the player
-closed; when the player starts or stops blowing, the clutch engages or releases. Loop latency is measured on the
-board's own clock, from the sample where the firmware saw the change to the moment it applied the command.
+The board's streams and the microphone (on the simulator: the simulated flute's own sound) go onto one session
+timeline, which is recorded (see docs/recording.md) and analysed live: fingering changes, notes, breaths. The
+reaction is a simple "teacher echo": when the fingering changes, the servos press lightly on the fingers the player
+closed (a touch the player feels, too light to hold a finger down); when the player starts or stops blowing, the
+clutch engages or releases. Loop latency is measured on the board's own clock, from the sample where the firmware
+saw the change to the moment it applied the command.
 """
 
 from __future__ import annotations
@@ -14,18 +17,23 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.commands.arguments import add_device_arguments, positive_seconds
 from flutex.host.errors import FlutexError
 from flutex.host.link.client import DeviceClient
 from flutex.host.link.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost, LinkRestored
-from flutex.host.link.opener import open_device
+from flutex.host.link.opener import open_instrument
 from flutex.host.link.timing import percentile
+from flutex.host.session.events import NoteStarted, Stamped
+from flutex.host.session.recording import Recorder, SessionInfo, recording_path, sessions_dir
+from flutex.host.session.session import Session
 
-PRESSED = 1000
-NEUTRAL = 0
+ECHO_PRESS_PERMILLE = 400  # a press the player feels but that does not hold a finger down (the sim's yield: 500)
 PROGRESS_PERIOD_S = 0.5
 
 
@@ -33,15 +41,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Describe the command and its arguments on the parser `flutex` made for it."""
     parser.description = (
         "Start the simulator (the real firmware in the real MicroPython interpreter), connect over a "
-        "pseudo-terminal, stream sensors, answer them with servo and clutch commands, and print a summary."
+        "pseudo-terminal, put every stream and the sound on one session timeline, record it, answer the sensors "
+        "with servo and clutch commands, and print a summary with the recording's path "
+        "(replay it with `flutex sessions replay PATH`)."
     )
     parser.add_argument("--seconds", type=positive_seconds, default=20.0, help="how long to stream (default 20)")
+    parser.add_argument(
+        "--microphone",
+        metavar="NAME",
+        help="sound card to listen with on a real board (needs the `live` extra); sim:// always hears its flute",
+    )
+    parser.add_argument(
+        "--no-record", dest="record", action="store_false", help="do not record the session (default: record)"
+    )
+    parser.add_argument(
+        "--sessions-dir",
+        type=Path,
+        help="where recordings go (default $XDG_DATA_HOME/flutex/sessions, else ~/.local/share/flutex/sessions)",
+    )
     add_device_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = asyncio.run(run_session(args.device, args.seconds, progress=not args.json))
+    recordings = (args.sessions_dir or sessions_dir()) if args.record else None
+    session = run_session(args.device, args.seconds, not args.json, recordings, args.microphone)
+    summary = asyncio.run(session)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -63,6 +88,7 @@ class SessionStats:
     refused: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     link_events: list[str] = field(default_factory=list)
+    notes: int = 0
     board_lost: bool = False
 
     def saw(self, stream: str, t_s: float) -> None:
@@ -82,8 +108,7 @@ class EchoGuide:
 
     def __init__(self, client: DeviceClient, profile: InstrumentProfile, stats: SessionStats) -> None:
         self._client = client
-        self._fingers = len(profile.fingers)
-        self._sounding_pa = profile.sounding_pa
+        self._profile = profile
         self._stats = stats
         self._mask: int | None = None
         self._blowing: bool | None = None
@@ -96,9 +121,10 @@ class EchoGuide:
     def on_flute(self, sample: FluteSample) -> None:
         if sample.closed_mask != self._mask:
             self._mask = sample.closed_mask
-            targets = [PRESSED if sample.closed_mask >> finger & 1 else NEUTRAL for finger in range(self._fingers)]
+            # by hole name through the profile: on the Boehm flute hole 0 is the left thumb's, finger 0 is L1
+            targets = self._profile.servo_targets(sample.closed_mask, press_permille=ECHO_PRESS_PERMILLE).targets
             self._track(self._client.set_servos(targets), sample.t_s)
-        blowing = sample.mouth_pa > self._sounding_pa
+        blowing = sample.mouth_pa > self._profile.sounding_pa
         if blowing != self._blowing:
             self._blowing = blowing
             self._track(self._client.set_clutch(blowing), sample.t_s)
@@ -116,49 +142,101 @@ class EchoGuide:
         future.add_done_callback(done)
 
 
-async def run_session(url: str, seconds: float, progress: bool = True) -> dict:
+class SessionLoop:
+    """The reactions and the accounting, as a listener of the session timeline: called for every event as it is
+    published, in the event loop, so the echo answers a sample without waiting for a queue to be read."""
+
+    def __init__(self, client: DeviceClient, profile: InstrumentProfile, stats: SessionStats) -> None:
+        self.client = client
+        self.stats = stats
+        self.guide = EchoGuide(client, profile, stats)
+
+    def __call__(self, stamped: Stamped) -> None:
+        event, stats = stamped.event, self.stats
+        if isinstance(event, FluteSample):
+            stats.saw("flute", event.t_s)
+            if self.client.link_up:
+                self.guide.on_flute(event)
+        elif isinstance(event, BeltSample):
+            stats.saw("belt", event.t_s)
+        elif isinstance(event, NoteStarted):
+            stats.notes += 1
+        elif isinstance(event, BoardAlert):
+            stats.alerts.append(event.reason)
+        elif isinstance(event, LinkLost):
+            stats.link_events.append(f"link lost: {event.reason}")
+            stats.board_lost = event.final
+            self.guide.forget()
+        elif isinstance(event, LinkRestored):
+            stats.link_events.append("board restarted, link restored" if event.rebooted else "link restored")
+            asyncio.get_running_loop().create_task(_rearm(self.client, stats))
+
+
+async def run_session(
+    url: str,
+    seconds: float,
+    progress: bool = True,
+    recordings: Path | None = None,
+    microphone: str | None = None,
+    listeners: tuple[Callable[[Stamped], None], ...] = (),
+) -> dict:
     """Run one session and return its summary (see docs/protocol.md for what each figure means). A link that drops
     and comes back is part of the session (the board is armed again); a board lost for good ends it early, and the
-    summary says so (`board_lost`) rather than being lost with it."""
+    summary says so (`board_lost`) rather than being lost with it. With `recordings`, the session is recorded in a
+    new file there. `listeners` also hear every event of the timeline."""
     stats = SessionStats()
-    async with open_device(url) as client:
-        profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole") if client.info else "six_hole")
-        events = client.subscribe()
+    simulated = url.startswith("sim:")
+    async with open_instrument(url, microphone="simulated" if simulated else microphone) as instrument:
+        client = instrument.client
+        assert client.info is not None  # connected
+        profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole"))
+        # the simulated microphone's capture times are exact; a real card's latency comes from its calibration
+        session = Session(
+            client,
+            profile=profile,
+            audio=instrument.audio,
+            sample_rate_hz=instrument.sample_rate_hz,
+            input_latency_s=0.0 if simulated else None,
+            audio_device=microphone or "default",
+        )
+        loop = SessionLoop(client, profile, stats)
+        session.timeline.add_listener(loop)
+        for listener in listeners:
+            session.timeline.add_listener(listener)
+        recorder = _recorder(recordings, session, client, profile.name)
         armed = await client.arm()
         if not armed.accepted:
             raise FlutexError(f"the board refused to arm: {armed.reason}")
-        guide = EchoGuide(client, profile, stats)
         reporter = Progress(seconds, enabled=progress)
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0 and not stats.board_lost:
-            try:
-                # (asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a Ctrl-C's cancellation when
-                # an event arrives in the same instant)
-                async with asyncio.timeout(min(remaining, PROGRESS_PERIOD_S)):
-                    event = await events.get()
-            except TimeoutError:
-                event = None
-            if isinstance(event, FluteSample):
-                stats.saw("flute", event.t_s)
-                if client.link_up:
-                    guide.on_flute(event)
-            elif isinstance(event, BeltSample):
-                stats.saw("belt", event.t_s)
-            elif isinstance(event, BoardAlert):
-                stats.alerts.append(event.reason)
-            elif isinstance(event, LinkLost):
-                stats.link_events.append(f"link lost: {event.reason}")
-                stats.board_lost = event.final
-                guide.forget()
-            elif isinstance(event, LinkRestored):
-                stats.link_events.append("board restarted, link restored" if event.rebooted else "link restored")
-                await _rearm(client, stats)
-            reporter.update(seconds - remaining, client, stats)
-        reporter.finish()
-        if client.link_up:
-            with contextlib.suppress(FlutexError):  # the board disarms itself within 100 ms anyway
-                await client.arm(False)
-        return summarize(client, stats, seconds)
+        try:
+            async with session:
+                deadline = time.monotonic() + seconds
+                while (remaining := deadline - time.monotonic()) > 0 and not stats.board_lost:
+                    await asyncio.sleep(min(remaining, PROGRESS_PERIOD_S))
+                    reporter.update(seconds - max(0.0, remaining), client, stats)
+            reporter.finish()
+            if client.link_up:
+                with contextlib.suppress(FlutexError):  # the board disarms itself within 100 ms anyway
+                    await client.arm(False)
+        finally:
+            if recorder is not None:
+                recorder.close()
+        summary = summarize(client, stats, seconds)
+        summary["recording"] = str(recorder.path) if recorder is not None else None
+        summary["timeline"] = {
+            "events": session.stats.published,
+            "audio_blocks": session.stats.audio_blocks,
+            "audio_dropped_blocks": session.stats.audio_dropped_blocks,
+            "notes": stats.notes,
+        }
+        return summary
+
+
+def _recorder(directory: Path | None, session: Session, client: DeviceClient, profile: str) -> Recorder | None:
+    if directory is None:
+        return None
+    info = SessionInfo(round(session.clock.origin_s * 1e9), datetime.now().astimezone(), client.info, profile)
+    return Recorder(recording_path(directory, info.started_at), info).listen(session.timeline)
 
 
 async def _rearm(client: DeviceClient, stats: SessionStats) -> None:
@@ -176,6 +254,7 @@ def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict
     latencies = sorted(stats.latencies_ms)
     return {
         "firmware_runtime": client.info.details.get("runtime", "unknown") if client.info else "unknown",
+        "nominal_hz": client.info.rates_hz if client.info else {},
         "seconds": seconds,
         "frames": frames,
         "rates_hz": {stream: round(stats.rate_hz(stream), 2) for stream in frames},
@@ -209,6 +288,13 @@ def format_summary(summary: dict) -> str:
         f"  loop        sensor change -> command applied (board clock): p50 {latency['p50']} ms, "
         f"p99 {latency['p99']} ms over {latency['samples']} commands",
     ]
+    timeline = summary["timeline"]
+    lines.append(
+        f"  timeline    {timeline['events']} events, {timeline['notes']} notes heard, "
+        f"{timeline['audio_blocks']} audio blocks ({timeline['audio_dropped_blocks']} dropped)"
+    )
+    if summary["recording"]:
+        lines.append(f"  recording   {summary['recording']}  (replay: flutex sessions replay PATH)")
     lines += [f"  alert       {alert}" for alert in summary["alerts"]]
     lines += [f"  link        {event}" for event in summary["link_events"]]
     return "\n".join(lines)

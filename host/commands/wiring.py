@@ -16,7 +16,7 @@ import schemdraw
 import schemdraw.elements as elm
 
 from flutex.hardware import HARDWARE_DIR, load_pinmap
-from flutex.host.errors import FlutexError
+from flutex.host.commands.generated import write_or_check
 
 WIRING_SVG_PATH = HARDWARE_DIR / "wiring.svg"
 LEAD_LENGTH = 1.5  # schemdraw units (one unit is about a resistor's length)
@@ -87,13 +87,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     svg = render_svg(load_pinmap())
-    if args.check:
-        if not args.output.is_file() or args.output.read_text() != svg:
-            raise FlutexError(
-                f"{args.output} differs from the pin map's diagram: run `flutex wiring --output {args.output}`"
-            )
-        print(f"{args.output} matches the pin map")
-        return 0
-    args.output.write_text(svg)
-    print(f"wrote {args.output}")
-    return 0
+    return write_or_check(args.output, svg, args.check, "the pin map", f"flutex wiring --output {args.output}")

@@ -1,10 +1,13 @@
-"""The device client: frames from a transport become typed events; commands become frames, answered or refused.
+"""The device client: keeps the link to a board and hands what it says to listeners; commands become frames,
+answered or refused.
 
 It handshakes (protocol version), keeps the board's watchdog fed with heartbeats, counts frames and losses per
-stream, unwraps the board clock, and keeps the link: when the port goes away, the board falls silent or the board
-says it has no session (it restarted), the client publishes `LinkLost`, handshakes again (reopening the port if
-need be) and publishes `LinkRestored`, which says whether the board rebooted. Every event passes through
-`_publish`, the one place a session's streams can be recorded: each subscriber gets every event, in order.
+stream, and keeps the link: when the port goes away, the board falls silent or the board says it has no session (it
+restarted), the client publishes `LinkLost`, handshakes again (reopening the port if need be) and publishes
+`LinkRestored`, which says whether the board rebooted; a different board (another id or profile) is refused. What a
+payload means is the codec's job (`flutex.host.link.codec`). Every event goes out through `events`, a `Notifier`:
+the one place a session's streams can be recorded, each listener getting every event in order; timing samples of
+the link (frames and ACKs against host time) go to timing listeners, for the session clock.
 """
 
 from __future__ import annotations
@@ -18,17 +21,9 @@ from dataclasses import dataclass, field
 
 from flutex.firmware import wire
 from flutex.host.errors import FlutexError, UsageError
-from flutex.host.link.events import (
-    BeltSample,
-    BoardAlert,
-    BoardInfo,
-    CommandResult,
-    Event,
-    FluteSample,
-    HapticStatus,
-    LinkLost,
-    LinkRestored,
-)
+from flutex.host.fanout import DEFAULT_QUEUE, Notifier, Subscription
+from flutex.host.link.codec import Codec, ProtocolMismatch, board_info, message_name
+from flutex.host.link.events import BoardInfo, CommandResult, Event, LinkLost, LinkRestored, LinkTiming
 from flutex.host.link.sequence import SequenceTracker
 from flutex.host.link.transport import Transport, TransportClosed
 
@@ -42,18 +37,20 @@ SILENCE_TIMEOUT_S = 0.5
 STREAMS = (wire.FLUTE, wire.BELT, wire.STATUS)  # numbered frames whose loss, repeats and reordering are counted
 I16 = (-32768, 32767)
 U16 = (0, 0xFFFF)
+HELLO = wire.NAMES[wire.HELLO]
+HEARTBEAT = wire.NAMES[wire.HEARTBEAT]
 
 
 class NoBoardAnswer(FlutexError):
     """Nothing that speaks the Flute X protocol answered."""
 
 
-class ProtocolMismatch(FlutexError):
-    """The board speaks another protocol version."""
-
-
 class BoardRefused(FlutexError):
     """The board answered HELLO but will not open a session with this host (over BLE: the link is not paired)."""
+
+
+class DifferentBoard(FlutexError):
+    """After a reconnect, another board (another id or profile) answered than the one this session began with."""
 
 
 class CommandTimeout(FlutexError):
@@ -62,38 +59,6 @@ class CommandTimeout(FlutexError):
 
 class LinkInterrupted(FlutexError):
     """A command could not be answered because the link to the board was interrupted."""
-
-
-class BoardClock:
-    """Unwraps the board's microsecond clock (modulo 2**30) into one monotonic time base for all streams.
-
-    Each stamp is placed nearest to the previous one, so frames of different streams that arrive slightly out of
-    order unwrap correctly. After a board restart its clock begins again near zero: `restart` makes the time base
-    carry on from where it was instead of jumping back (or, across a wrap, minutes ahead)."""
-
-    def __init__(self) -> None:
-        self._last_raw: int | None = None
-        self._last_us = 0
-        self._restart_at_us: int | None = None
-
-    def unwrap_us(self, raw_us: int) -> int:
-        if self._last_raw is not None:
-            step = (raw_us - self._last_raw) % wire.TICKS_PERIOD
-            if step >= wire.TICKS_PERIOD // 2:
-                step -= wire.TICKS_PERIOD
-            self._last_us += step
-        elif self._restart_at_us is not None:
-            self._last_us = self._restart_at_us
-        else:
-            self._last_us = raw_us
-        self._last_raw = raw_us
-        return self._last_us
-
-    def restart(self, elapsed_us: int) -> None:
-        """The board's clock began again: its next stamp reads `elapsed_us` after the last one seen."""
-        if self._last_raw is not None:
-            self._restart_at_us = self._last_us + max(0, elapsed_us)
-            self._last_raw = None
 
 
 @dataclass
@@ -132,13 +97,15 @@ class DeviceClient:
         self._heartbeat_sent = asyncio.Event()
         self.info: BoardInfo | None = None
         self.stats = LinkStats()
-        self.clock = BoardClock()
+        self.codec = Codec()
+        self.events: Notifier[Event] = Notifier()
+        self._timing: Notifier[LinkTiming] = Notifier()
         self._decoder = wire.StreamDecoder()
         self._tx_seq: Counter[int] = Counter()
         self._sequences: dict[int, SequenceTracker] = {}
-        self._pending: dict[tuple[int, int], asyncio.Future[CommandResult]] = {}
+        # (command name, seq) -> (the future its answer resolves, time.monotonic() when its frame was written)
+        self._pending: dict[tuple[str, int], tuple[asyncio.Future[CommandResult], float]] = {}
         self._info_waiter: asyncio.Future[BoardInfo] | None = None
-        self._subscribers: list[asyncio.Queue[Event]] = []
         self._frame_taps: list[Callable[[int, int, bytes], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._generation = 0  # counts transport openings, so a reader tells a stale close from the current one
@@ -146,7 +113,9 @@ class DeviceClient:
         self._transport_open = False
         self._link_ok = True  # False from a LinkLost until the board answers a HELLO again
         self._recovery: asyncio.Task[None] | None = None
+        self._given_up = False  # after a final LinkLost: nothing more is sent or published
         self._last_frame_s = time.monotonic()
+        self._last_stamp_s = self._last_frame_s  # when the last frame with a board time arrived
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -184,11 +153,15 @@ class DeviceClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def subscribe(self) -> asyncio.Queue[Event]:
-        """A queue that receives every event from now on."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._subscribers.append(queue)
-        return queue
+    def subscribe(self, maxsize: int = DEFAULT_QUEUE) -> Subscription[Event]:
+        """A bounded queue of every event from now on (the oldest dropped and counted if its reader falls more
+        than `maxsize` behind); `close()` it to unsubscribe."""
+        return self.events.subscribe(maxsize)
+
+    def add_timing_listener(self, callback: Callable[[LinkTiming], None]) -> Callable[[], None]:
+        """Call `callback(timing)` for every accepted stream frame (FLUTE, BELT, STATUS) and every ACK, before the
+        event is published; returns the function that removes it. Called on the event loop: keep it quick."""
+        return self._timing.add_listener(callback)
 
     def tap_frames(self, tap: Callable[[int, int, bytes], None]) -> None:
         """Call `tap(type, seq, payload)` for every frame that passed the CRC, before it is interpreted (for fault
@@ -245,17 +218,16 @@ class DeviceClient:
         except TransportClosed as error:
             future.set_exception(LinkInterrupted(f"{name} not sent: {error}"))
             return future
-        key = (msg_type, seq)
-        self._pending[key] = future
+        key = (name, seq)
+        self._pending[key] = (future, time.monotonic())
         timer = asyncio.get_running_loop().call_later(self.reply_timeout_s, self._expire, key)
         future.add_done_callback(lambda _: timer.cancel())
         return future
 
-    def _expire(self, key: tuple[int, int]) -> None:
-        future = self._pending.pop(key, None)
-        if future is not None and not future.done():
-            name = wire.NAMES[key[0]]
-            future.set_exception(CommandTimeout(f"the board did not answer {name} #{key[1]} in time"))
+    def _expire(self, key: tuple[str, int]) -> None:
+        entry = self._pending.pop(key, None)
+        if entry is not None and not entry[0].done():
+            entry[0].set_exception(CommandTimeout(f"the board did not answer {key[0]} #{key[1]} in time"))
 
     def _send(self, msg_type: int, fields: tuple[int, ...] = (), tail: tuple[int, ...] | None = None) -> int:
         seq = self._tx_seq[msg_type] & 0xFFFF
@@ -316,22 +288,31 @@ class DeviceClient:
             self._receive(data)
 
     def _receive(self, data: bytes) -> None:
+        received_s = time.monotonic()  # once per read, before decoding: the timing samples' host time
         self.stats.bytes_received += len(data)
         for msg_type, seq, payload in self._decoder.feed(data):
-            self._last_frame_s = time.monotonic()
+            self._last_frame_s = received_s
             for tap in self._frame_taps:
                 tap(msg_type, seq, payload)
-            if not self._count(msg_type, seq):
+            if self._given_up or not self._count(msg_type, seq):
                 continue
             if msg_type == wire.BOARD_INFO:
-                self._board_info(payload)
+                self._board_info(payload, received_s)
                 continue
             try:
-                fields = wire.parse(msg_type, payload)
+                event = self.codec.decode(msg_type, seq, payload)
             except wire.WireError:
                 self.stats.bad_messages += 1
                 continue
-            self._dispatch(msg_type, seq, fields)
+            if event is None:
+                continue
+            self._last_stamp_s = received_s
+            if isinstance(event, CommandResult):
+                self._result(event, received_s)
+                continue
+            if msg_type in STREAMS and self._timing.listeners:
+                self._timing.publish(LinkTiming(event.t_s, received_s, None))
+            self.events.publish(event)
         self.stats.crc_errors = self._decoder.crc_errors
         self.stats.framing_errors = self._decoder.framing_errors
 
@@ -339,7 +320,7 @@ class DeviceClient:
         """Account for a frame's seq; False for a repeat (or one too late to place), which is not delivered. Only
         the streams are accounted: answers and BOARD_INFO must get through even when a restarted board numbers
         them from 0 again before the host knows of the restart."""
-        name = _name(msg_type)
+        name = message_name(msg_type)
         if msg_type not in STREAMS:
             self.stats.frames[name] += 1
             return True
@@ -354,77 +335,46 @@ class DeviceClient:
             self.stats.duplicates[name] += 1
         return deliver
 
-    def _dispatch(self, msg_type: int, seq: int, fields: tuple) -> None:
-        if msg_type == wire.FLUTE:
-            t_us, mask, mouth_pa = fields
-            self._publish(FluteSample(self._seconds(t_us), seq, mask, float(mouth_pa)))
-        elif msg_type == wire.BELT:
-            t_us, *channels = fields
-            self._publish(BeltSample(self._seconds(t_us), seq, tuple(float(c) for c in channels)))
-        elif msg_type == wire.STATUS:
-            t_us, flags, _count, positions = fields
-            self._publish(
-                HapticStatus(
-                    self._seconds(t_us),
-                    seq,
-                    armed=bool(flags & wire.FLAG_ARMED),
-                    clutch_engaged=bool(flags & wire.FLAG_CLUTCH),
-                    watchdog_tripped=bool(flags & wire.FLAG_WATCHDOG),
-                    emergency_stop=bool(flags & wire.FLAG_ESTOP),
-                    guiding=bool(flags & wire.FLAG_GUIDING),
-                    positions=positions,
-                )
-            )
-        elif msg_type == wire.ACK:
-            ref_type, ref_seq, t_us = fields
-            self._answer(ref_type, CommandResult(_name(ref_type), ref_seq, True, self._seconds(t_us)))
-        elif msg_type == wire.ERROR:
-            self._error(*fields)
-
-    def _error(self, ref_type: int, ref_seq: int, code: int, reason: str) -> None:
-        if ref_type == 0:
-            self._publish(BoardAlert(code, reason))
-            return
-        if ref_type == wire.HELLO:
-            # E_VERSION: the BOARD_INFO that follows carries the version, and _board_info reports it
+    def _result(self, result: CommandResult, received_s: float) -> None:
+        """An ACK or ERROR: resolve the command it answers. A refused HELLO ends the handshake's wait (unless the
+        refusal is the version's: the BOARD_INFO that follows names it); heartbeats are never answered, only
+        refused without a session, which says the board forgot this session."""
+        if result.command == HELLO:
             waiter = self._info_waiter
-            if code != wire.E_VERSION and waiter is not None and not waiter.done():
-                waiter.set_exception(BoardRefused(f"the board on {self.transport.description} refused: {reason}"))
+            if result.code != wire.E_VERSION and waiter is not None and not waiter.done():
+                waiter.set_exception(
+                    BoardRefused(f"the board on {self.transport.description} refused: {result.reason}")
+                )
             return
-        if ref_type != wire.HEARTBEAT:  # heartbeats are never answered, only refused without a session
-            self._answer(ref_type, CommandResult(_name(ref_type), ref_seq, False, code=code, reason=reason))
-        if code == wire.E_NO_SESSION and self.info is not None:
+        if result.command != HEARTBEAT:
+            self._answer(result, received_s)
+        if not result.accepted and result.code == wire.E_NO_SESSION and self.info is not None:
             self._link_lost("the board no longer knows this session (it restarted, or heard nothing for too long)")
 
-    def _board_info(self, payload: bytes) -> None:
-        """The answer to HELLO. Its first byte is the version whatever the layout, so a board of another version
-        is named as such even when the rest of its BOARD_INFO means nothing to this host."""
+    def _board_info(self, payload: bytes, received_s: float) -> None:
         waiter = self._info_waiter
         if waiter is None or waiter.done():
             return  # not asked for: an echo of a HELLO sent twice
-        version = payload[0] if payload else 0
-        if version != wire.VERSION:
-            waiter.set_exception(
-                ProtocolMismatch(
-                    f"the board speaks protocol v{version} and this host v{wire.VERSION}: "
-                    "flash the firmware that matches this flutex (`flutex flash`), or update flutex"
-                )
-            )
-            return
         try:
-            _, flute_hz, belt_hz, holes, fingers, belt_channels, watchdog_ms, boot_id, text = wire.parse(
-                wire.BOARD_INFO, payload
-            )
+            info = board_info(payload)
+        except ProtocolMismatch as error:
+            waiter.set_exception(error)
+            return
         except wire.WireError:
             self.stats.bad_messages += 1
             return
-        details = dict(item.split("=", 1) for item in text.split(";") if "=" in item)
-        rates = {"flute": flute_hz, "belt": belt_hz}
-        info = BoardInfo(version, rates, holes, fingers, belt_channels, watchdog_ms, boot_id, details)
-        self._adopt(info)
+        if self.info is not None and _identity(info) != _identity(self.info):
+            waiter.set_exception(
+                DifferentBoard(
+                    f"a different board answered ({_identity(info)}, where this session's board is "
+                    f"{_identity(self.info)}): not mixed into this session; connect to it in a new session"
+                )
+            )
+            return
+        self._adopt(info, received_s)
         waiter.set_result(info)
 
-    def _adopt(self, info: BoardInfo) -> None:
+    def _adopt(self, info: BoardInfo, received_s: float) -> None:
         """Take a board's answer to HELLO. After a restart its streams count from 0 and its clock from boot, so
         the sequence trackers start over and the time base carries on. Publishing LinkRestored here, before the
         frames that follow BOARD_INFO are dispatched, keeps it in order with them."""
@@ -435,28 +385,25 @@ class DeviceClient:
         if rebooted:
             self.stats.reboots += 1
             self._sequences.clear()
-            self.clock.restart(round((time.monotonic() - self._last_frame_s) * 1e6))
+            self.codec.clock.restart(round((received_s - self._last_stamp_s) * 1e6))
         if not self._link_ok:
             self._link_ok = True
             self.stats.reconnects += 1
-            self._publish(LinkRestored(info, rebooted))
+            self.events.publish(LinkRestored(received_s, info, rebooted))
 
-    def _answer(self, msg_type: int, result: CommandResult) -> None:
-        future = self._pending.pop((msg_type, result.seq), None)
-        if future is not None and not future.done():
-            future.set_result(result)
-        self._publish(result)
-
-    def _seconds(self, raw_us: int) -> float:
-        return self.clock.unwrap_us(raw_us) / 1e6
-
-    def _publish(self, event: Event) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+    def _answer(self, result: CommandResult, received_s: float) -> None:
+        entry = self._pending.pop((result.command, result.seq), None)
+        if entry is not None:
+            future, sent_s = entry
+            if result.t_s is not None and self._timing.listeners:
+                self._timing.publish(LinkTiming(result.t_s, received_s, sent_s))
+            if not future.done():
+                future.set_result(result)
+        self.events.publish(result)
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
-        for future in pending.values():
+        for future, _sent_s in pending.values():
             if not future.done():
                 future.set_exception(error)
 
@@ -473,7 +420,7 @@ class DeviceClient:
 
     async def _heartbeat_forever(self) -> None:
         while True:
-            if self.heartbeat_enabled and self._transport_open:
+            if self.heartbeat_enabled and self._transport_open and not self._given_up:
                 with contextlib.suppress(TransportClosed):
                     self._send(wire.HEARTBEAT)
                     self._heartbeat_sent.set()
@@ -503,7 +450,7 @@ class DeviceClient:
         if not self._link_ok or self.info is None:  # already recovering, or still in the first handshake
             return
         self._link_ok = False
-        self._publish(LinkLost(reason))
+        self.events.publish(LinkLost(time.monotonic(), reason))
         self._fail_pending(LinkInterrupted(f"the link to the board was interrupted: {reason}"))
         self._recovery = asyncio.create_task(self._recover(reason))
 
@@ -521,11 +468,19 @@ class DeviceClient:
                     await self._open_transport()
                 await self._handshake(min(1.0, max(0.1, deadline - time.monotonic())))
                 return  # _adopt published LinkRestored
+            except DifferentBoard as error:
+                self._give_up(str(error))
+                return
             except FlutexError as error:
                 if time.monotonic() >= deadline:
-                    self._publish(LinkLost(f"{reason}; gave up reconnecting: {error}", final=True))
+                    self._give_up(f"{reason}; gave up reconnecting: {error}")
                     return
                 self._transport_open = False  # the port as it is did not bring the board back: reopen it
+
+    def _give_up(self, reason: str) -> None:
+        """The final LinkLost: from now on the client sends and publishes nothing (whatever answers the port)."""
+        self._given_up = True
+        self.events.publish(LinkLost(time.monotonic(), reason, final=True))
 
 
 def _checked(name: str, value: int, bounds: tuple[int, int]) -> int:
@@ -543,5 +498,6 @@ def _checked_targets(targets_permille: Sequence[int]) -> tuple[int, ...]:
     return targets
 
 
-def _name(msg_type: int) -> str:
-    return wire.NAMES.get(msg_type, hex(msg_type))
+def _identity(info: BoardInfo) -> str:
+    """What tells one board from another: its chip's unique id and the instrument profile it drives."""
+    return f"id {info.details.get('id', '?')}, profile {info.details.get('profile', '?')}"

@@ -1,7 +1,8 @@
 """Typed, timestamped events that the device client yields: what the instrument sensed or did.
 
 Times are board time in seconds (`t_s`), unwrapped on the host from the board's microsecond clock, so every
-stream of one session shares one time base. `seq` is the stream's sequence number as sent by the board.
+stream of one session shares one time base. `seq` is the stream's sequence number as sent by the board. What the
+link itself went through (`LinkLost`, `LinkRestored`) happens on the host: `host_s` is `time.monotonic()`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class BoardInfo:
     belt_channels: int
     watchdog_ms: int
     boot_id: int  # drawn at random when the board powered on: a new one means the board restarted
-    details: dict[str, str]  # board, profile, firmware version
+    details: dict[str, str]  # id (the chip's unique id), board, profile, firmware, runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,9 @@ class CommandResult:
 
 @dataclass(frozen=True, slots=True)
 class BoardAlert:
-    """Something the board reports on its own, such as a watchdog release."""
+    """Something the board did on its own, at board time `t_s`, such as a watchdog release (`code`: wire.E_*)."""
 
+    t_s: float
     code: int
     reason: str
 
@@ -81,8 +83,9 @@ class BoardAlert:
 @dataclass(frozen=True, slots=True)
 class LinkLost:
     """The link to the board went away (port closed, or the board fell silent or forgot the session); `final` once
-    the client has given up reconnecting."""
+    the client has given up reconnecting (or a different board answered)."""
 
+    host_s: float  # time.monotonic() when the client noticed
     reason: str
     final: bool = False
 
@@ -92,8 +95,20 @@ class LinkRestored:
     """The board answers again. `rebooted`: it is the same board after a restart (a new boot id), so its streams
     and clock began again; otherwise the link came back to a board that ran on. Either way it must be armed again."""
 
+    host_s: float  # time.monotonic() when the board answered again
     info: BoardInfo
     rebooted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTiming:
+    """One timing sample of the link, for relating board time to host time: a stream frame (`sent_s` None) or an
+    ACK (`board_t_s` when the board applied the command, `sent_s` when the host wrote it). `received_s` is
+    `time.monotonic()` taken once per transport read, before decoding; all in seconds."""
+
+    board_t_s: float
+    received_s: float
+    sent_s: float | None
 
 
 Event = FluteSample | BeltSample | HapticStatus | CommandResult | BoardAlert | LinkLost | LinkRestored

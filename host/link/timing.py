@@ -50,3 +50,15 @@ def silence_before_us(event_t_us: int, heard_times_us: Sequence[int]) -> int | N
     nothing before it."""
     gaps = ((event_t_us - t_us) % wire.TICKS_PERIOD for t_us in heard_times_us)
     return min((gap for gap in gaps if 0 < gap < wire.TICKS_PERIOD // 2), default=None)
+
+
+def spread(sorted_values: Sequence[float]) -> dict[str, float | None]:
+    """Min, median, 99th percentile and max, rounded for printing; all None if there are none."""
+    if not sorted_values:
+        return dict.fromkeys(("min", "p50", "p99", "max"))
+    return {
+        "min": round(sorted_values[0], 3),
+        "p50": round(percentile(sorted_values, 50), 3),
+        "p99": round(percentile(sorted_values, 99), 3),
+        "max": round(sorted_values[-1], 3),
+    }

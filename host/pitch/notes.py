@@ -2,7 +2,9 @@
 
 A note is a run of voiced frames rounding to one MIDI note. A different note only starts after it has held for
 `min_change_s` (so vibrato and one-frame glitches do not split notes); an unvoiced gap longer than `max_gap_s`
-ends a note; notes shorter than `min_note_s` are dropped.
+ends a note; notes shorter than `min_note_s` are dropped. A live listener also wants to know when a note began
+before it ends: `NoteSegmenter.push_events` announces a `NoteOnset` as soon as the note in progress has lasted
+`min_note_s`, the moment it can no longer be dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ class Note:
     @property
     def name(self) -> str:
         return note_name(self.midi)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOnset:
+    """A note in progress that has lasted long enough to be kept: its `Note` follows when it ends."""
+
+    onset_s: float
+    midi: int
+    hz: float  # median f0 of its frames so far
 
 
 def hz_to_midi(f0_hz: np.ndarray) -> np.ndarray:
@@ -67,9 +78,14 @@ class NoteSegmenter:
         self._base = 0  # stream index of the first frame kept
         self._next = 0  # stream index of the next frame to examine
         self._start, self._current, self._gap = -1, -1, 0  # the note in progress (current = -1: none)
+        self._announced = False  # its NoteOnset is out
 
     def push(self, frames: PitchFrames) -> list[Note]:
         """Add frames (in time order, following the previous ones); the notes that ended before them."""
+        return [event for event in self.push_events(frames) if isinstance(event, Note)]
+
+    def push_events(self, frames: PitchFrames) -> list[NoteOnset | Note]:
+        """As `push`, with each note's `NoteOnset` too, in order: a note's onset always comes before its end."""
         voiced = frames.f0_hz > 0
         pitch = np.where(voiced, hz_to_midi(frames.f0_hz), np.nan)
         self._time_s = np.concatenate([self._time_s, frames.time_s])
@@ -85,16 +101,20 @@ class NoteSegmenter:
 
     def finish(self) -> list[Note]:
         """The end of the stream: the notes still open (the segmenter starts afresh after this)."""
+        return [event for event in self.finish_events() if isinstance(event, Note)]
+
+    def finish_events(self) -> list[NoteOnset | Note]:
+        """As `finish`, with the onsets not yet announced (as `push_events`)."""
         notes = self._advance(final=True)
         if self._current >= 0:
             self._close(notes, self._start, self._base + len(self._label) - 1 - self._gap, self._current)
         self._reset()
         return notes
 
-    def _advance(self, final: bool) -> list[Note]:
+    def _advance(self, final: bool) -> list[NoteOnset | Note]:
         """Examine frames while their lookahead is known: a different note only starts once it has held for
         `min_change` frames; an unvoiced gap longer than `max_gap` frames ends a note."""
-        notes: list[Note] = []
+        notes: list[NoteOnset | Note] = []
         label, base, min_change = self._label, self._base, self._min_change
         end = base + len(label)
         i = self._next
@@ -113,16 +133,31 @@ class NoteSegmenter:
                 if self._current < 0 or (len(held) == min_change and (held == here).all()):
                     if self._current >= 0:
                         self._close(notes, self._start, i - 1, self._current)
-                    self._start, self._current = i, int(here)
+                    self._start, self._current, self._announced = i, int(here), False
+            if not self._announced and self._lasts(self._start, i):
+                self._announce(notes, i)
             i += 1
         self._next = i
         return notes
 
-    def _close(self, notes: list[Note], first: int, last: int, midi: int) -> None:
+    def _lasts(self, first: int, last: int) -> bool:
+        """Frames first..last (stream indices) make a note long enough to keep."""
+        base = self._base
+        return float(self._time_s[last - base]) + self.hop_s - float(self._time_s[first - base]) >= self.min_note_s
+
+    def _announce(self, notes: list[NoteOnset | Note], last: int) -> None:
+        """The note in progress, frames start..last so far, is long enough: say it began."""
+        base, first = self._base, self._start
+        pitch = self._pitch[first - base : last - base + 1]
+        median = float(np.median(pitch[np.isfinite(pitch)]))
+        notes.append(NoteOnset(float(self._time_s[first - base]), self._current, 440.0 * 2.0 ** ((median - 69) / 12)))
+        self._announced = True
+
+    def _close(self, notes: list[NoteOnset | Note], first: int, last: int, midi: int) -> None:
         """Append the note of frames first..last (stream indices) unless it is too short."""
         base = self._base
         onset_s, offset_s = float(self._time_s[first - base]), float(self._time_s[last - base]) + self.hop_s
-        if offset_s - onset_s < self.min_note_s:
+        if not self._lasts(first, last):
             return
         cents = (self._pitch[first - base : last - base + 1] - midi) * 100.0
         cents = cents[np.isfinite(cents)]

@@ -10,7 +10,8 @@
 // {"link_trusted": bool} (whether the link's host may move the instrument, for the BLE bench);
 // stdout gives JSON lines: {"ev": "out", "pin", "v", "t_us"} when the firmware changes an output,
 // {"ev": "rx", "hex", "t_us"} when UART bytes arrive, {"ev": "log", "text"} for the firmware's prints,
-// {"ev": "ready"} once the firmware runs, {"ev": "exit", "error"} when it stops.
+// {"ev": "clock", "boot_monotonic_ns"} (the clock truth, below) then {"ev": "ready"} once the firmware runs,
+// {"ev": "exit", "error"} when it stops.
 import fs from "node:fs";
 import readline from "node:readline";
 import tty from "node:tty";
@@ -26,6 +27,24 @@ process.stdout.on("error", () => process.exit(0));
 const exit = (code) => process.stdout.write("", () => process.exit(code));
 // MicroPython's ticks_us has 1 ms resolution in this port: the board clock comes from performance.now().
 const ticksUs = () => Math.floor((performance.now() - bootMs) * 1000) % TICKS_PERIOD;
+
+// The truth about that clock, which only the simulator knows: the CLOCK_MONOTONIC time (process.hrtime, the clock
+// of Python's time.monotonic on Linux) at which ticksUs read 0. performance.now() counts on the same clock from
+// its own origin, so one reading of each at the same instant ties them; of a few readings bracketed by hrtime,
+// the tightest bracket wins (a pause between two calls, a GC or a JIT, would shift the pair).
+const TRUTH_READINGS = 32;
+function bootMonotonicNs() {
+  let best = null;
+  for (let i = 0; i < TRUTH_READINGS; i++) {
+    const before = process.hrtime.bigint();
+    const sinceBootNs = BigInt(Math.round((performance.now() - bootMs) * 1e6));
+    const after = process.hrtime.bigint();
+    if (best === null || after - before < best.width) {
+      best = { width: after - before, bootNs: (before + after) / 2n - sinceBootNs };
+    }
+  }
+  return best.bootNs;
+}
 
 const inputs = new Map(Object.entries(config.pins ?? {}).map(([pin, value]) => [Number(pin), value]));
 const outputs = new Map();
@@ -115,6 +134,7 @@ const mp = await loadMicroPython({
 });
 mp.registerJsModule("simhw", simhw);
 for (const [target, source] of Object.entries(config.files)) mp.FS.writeFile(target, fs.readFileSync(source));
+emit({ ev: "clock", boot_monotonic_ns: String(bootMonotonicNs()) });
 emit({ ev: "ready" });
 try {
   await mp.runPythonAsync(config.entry);

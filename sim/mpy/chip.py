@@ -5,6 +5,7 @@ port of MicroPython). The simulator awaits `app.main()` itself, since that port 
 """
 
 import binascii
+import json
 
 import simhw
 
@@ -13,6 +14,12 @@ ticks_us = simhw.ticks_us  # microseconds from performance.now(), modulo 2**30 l
 
 
 boot_id = simhw.boot_id  # drawn once per simulated power-on
+
+
+def unique_id(pinmap):
+    """A virtual chip has no factory id: one derived from its pin map is the same at every power-on of this
+    simulated board and differs for a board wired (or named) otherwise."""
+    return "sim-%08x" % binascii.crc32(json.dumps(pinmap).encode())
 
 
 def start_watchdog(timeout_ms):

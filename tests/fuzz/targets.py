@@ -117,8 +117,7 @@ class HostTarget:
             client._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await client._recovery
-        while not events.empty():
-            event = events.get_nowait()
+        while (event := events.get_nowait()) is not None:
             assert isinstance(event, EVENT_TYPES), event
             t_s = getattr(event, "t_s", 0.0)
             assert t_s is None or math.isfinite(t_s), event

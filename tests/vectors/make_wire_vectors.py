@@ -15,7 +15,7 @@ CASES = [
         wire.BOARD_INFO,
         65535,
         [wire.VERSION, 200, 100, 6, 6, 4, 100, 0xDEADBEEF],
-        "board=esp32s3;profile=six_hole;firmware=0.1.0",
+        "id=7cdfa1e2f3a4;board=esp32s3;profile=six_hole;firmware=0.3.0",
     ),
     (wire.HEARTBEAT, 1, [], None),
     (wire.FLUTE, 513, [wire.TICKS_PERIOD - 1, 0x3F, -32768], None),
@@ -30,6 +30,7 @@ CASES = [
     (wire.TARE, 11, [], None),
     (wire.ACK, 3, [wire.SERVO, 254, 4000000], None),
     (wire.ERROR, 4, [wire.SERVO, 9, wire.E_LIMIT], "servo 5 target -2000 outside -1000..1000 (é)"),
+    (wire.ALERT, 5, [wire.TICKS_PERIOD - 1, wire.E_WATCHDOG], "no heartbeat in time"),
     (wire.STATUS, 0x0101, [0x01010101, 3, 118], [257] * 118),  # a long run without zeros
 ]
 # Byte stuffing at the 254-byte block boundary, where COBS implementations go wrong.
