@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "bench": "measure the board's real-time promises (watchdog, rates, soak under faults, session clock)",
     "sessions": "list recorded sessions, and replay one",
     "protocol": "print the wire protocol's message tables (docs/protocol.md is generated from them)",
+    "scores": "list the score library (public-domain pieces to practise)",
+    "score": "read a score (MusicXML, MIDI, ABC or a library piece) and fit it to an instrument",
+    "listen": "play a score (on sim:// the virtual player does) and have every note graded as it is played",
+    "assess": "grade a recorded play-through again, to the same result as live",
 }
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)

@@ -256,7 +256,11 @@ class BreathingModel:
 
     def record(self, duration_s: float, rate_hz: float, start_s: float = 0.0) -> Recording:
         """Sample `duration_s` of breathing at `rate_hz`, with sensor noise."""
-        t = start_s + np.arange(round(duration_s * rate_hz)) / rate_hz
+        return self.sample(start_s + np.arange(round(duration_s * rate_hz)) / rate_hz)
+
+    def sample(self, t_s: np.ndarray) -> Recording:
+        """Readings at the given times, with sensor noise."""
+        t = np.atleast_1d(np.asarray(t_s, dtype=float))
         channels = self.clean_pa(t) + self._rng.normal(0.0, self.sensors.noise_pa, (len(t), 4))
         mouth = self.clean_mouth_pa(t)
         mouth = np.where(mouth > 0, mouth + self._rng.normal(0.0, self.sensors.mouth_noise_pa, len(t)), 0.0)
@@ -264,7 +268,7 @@ class BreathingModel:
 
     def frame(self, t_s: float) -> BreathFrame:
         """One reading at time `t_s`, for a live virtual player driving the belt's ADC channels."""
-        one = self.record(1.0, 1.0, start_s=t_s)
+        one = self.sample(np.array([t_s]))
         channels = one.channels_pa[0]
         return BreathFrame(
             t_s,

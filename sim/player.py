@@ -32,6 +32,8 @@ PLAY_PA = 600.0  # blowing pressure of the low register
 OVERBLOW_MARGIN = 1.2  # overblown notes are blown this much above the profile's overblow threshold
 FULL_BREATH = 0.85  # lung volume after a breath in (units of the player's range, see `flutex.sim.breathing`)
 EXHALE_PER_S = 0.12  # lung volume spent per second of playing
+# A sung tone: a strong fundamental, the next harmonics falling off more slowly than the flute's (FLUTE_LIKE).
+SUNG = (1.0, 0.7, 0.45, 0.3, 0.18, 0.1, 0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,26 @@ class Moment:
     closed_mask: int
     mouth_pa: float
     belt_pa: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """`Moment`s at many times, as arrays: closed masks (n,), mouth pressures (n,), belt pressures (n, 4)."""
+
+    closed_mask: np.ndarray
+    mouth_pa: np.ndarray
+    belt_pa: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """What the sensors read at many times, before the servos: the fingers' closed masks (n,), the touch pads'
+    noise (n, holes), and the pressure ADCs' counts (n, channels) for the GPIOs `adc_gpios`."""
+
+    closed_mask: np.ndarray
+    touch_noise: np.ndarray
+    adc_gpios: tuple[int, ...]
+    adc_counts: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +87,20 @@ class VirtualPlayer:
         loop: bool = True,
         sensors: BeltSensors | None = None,
         steady: bool = True,
+        sings: bool = False,
     ) -> None:
         """`tune` (default: `default_tune()`; a list of (MIDI note, seconds) is read as consecutive notes) is
         played once or, with `loop`, again and again, the same performance each pass. A `steady` player's blowing
-        pressure wavers by about 1%, an unsteady one's by about 14%."""
+        pressure wavers by about 1%, an unsteady one's by about 14%. A player that `sings` has no fingers on the
+        board and does not blow into the flute (the belt still feels its breathing); its sound is the voice's."""
         self.pinmap = pinmap or load_pinmap()
         self.profile = profile or InstrumentProfile.load(self.pinmap["profile"])
         tune = tune if isinstance(tune, Tune) else Tune.from_seconds(tune) if tune else default_tune()
         self.tune = tune
+        self.seed = seed
         self.performance = perform(tune, self.profile, mistakes, seed)
         self.loop = loop
+        self.sings = sings
         notes = self.performance.notes
         self._onsets = np.array([note.onset_s for note in notes])
         self._ends = np.array([note.end_s for note in notes])
@@ -114,11 +140,18 @@ class VirtualPlayer:
 
     def moment(self, t_s: float) -> Moment:
         """What the board's sensors see the player do at `t_s` (sensor noise included)."""
-        notes, _, sounding = self._fingered(np.array([t_s]))
-        note = int(notes[0])
-        frame = self.breathing.frame(t_s)
-        mouth_pa = self._blown(np.array([frame.mouth_pa]), notes, sounding)
-        return Moment(int(self._masks[note]), float(mouth_pa[0]), frame.channels_pa)
+        moments = self.moments(np.array([t_s]))
+        belt = moments.belt_pa[0]
+        belt_pa = (float(belt[0]), float(belt[1]), float(belt[2]), float(belt[3]))
+        return Moment(int(moments.closed_mask[0]), float(moments.mouth_pa[0]), belt_pa)
+
+    def moments(self, t_s: np.ndarray) -> Moments:
+        """`moment` at many times at once (one pass of numpy: what keeps a live world's loop cheap)."""
+        notes, _, sounding = self._fingered(t_s)
+        breath = self.breathing.sample(t_s)
+        if self.sings:
+            return Moments(np.zeros_like(notes), np.zeros(len(notes)), breath.channels_pa)
+        return Moments(self._masks[notes], self._blown(breath.mouth_pa, notes, sounding), breath.channels_pa)
 
     def _blown(self, breath_pa: np.ndarray, note: np.ndarray, sounding: np.ndarray) -> np.ndarray:
         """Mouth pressure: the breath's own while a note sounds (0 otherwise), raised for an overblown note as
@@ -146,20 +179,31 @@ class VirtualPlayer:
     def inputs_at(self, t_s: float, pressed_holes: int = 0) -> dict[int, int]:
         """Raw sensor readings by GPIO: touch values and ADC counts, with sensor noise. `pressed_holes` (bit i =
         hole i of the profile) are held closed by the servos, whatever the fingers do."""
+        return self.pins(self.readings(np.array([t_s])), 0, pressed_holes)
+
+    def readings(self, t_s: np.ndarray) -> Readings:
+        """The sensors' raw readings at many times, noise drawn, before any servo presses a hole."""
+        moments = self.moments(t_s)
+        noise = self._rng.integers(-TOUCH_NOISE, TOUCH_NOISE, (len(moments.closed_mask), len(self._touch_gpios)))
+        mouth_gpio, mouth_pa_per_count = self._mouth
+        columns = [(mouth_gpio, _counts(moments.mouth_pa, mouth_pa_per_count))]
+        columns += [(gpio, _counts(moments.belt_pa[:, k], per)) for k, (gpio, per) in enumerate(self._belt)]
+        return Readings(
+            moments.closed_mask, noise, tuple(gpio for gpio, _ in columns), np.stack([c for _, c in columns], 1)
+        )
+
+    def pins(self, readings: Readings, index: int, pressed_holes: int = 0) -> dict[int, int]:
+        """The readings at `readings`' `index`-th time by GPIO, with the holes in `pressed_holes` held closed."""
         if not 0 <= pressed_holes < 1 << len(self._touch_gpios):
             raise ValueError(f"pressed_holes {pressed_holes:#x} names holes the {self.profile.name} profile lacks")
-        moment = self.moment(t_s)
-        closed = moment.closed_mask | pressed_holes
-        noise = self._rng.integers(-TOUCH_NOISE, TOUCH_NOISE, len(self._touch_gpios))
+        closed = int(readings.closed_mask[index]) | pressed_holes
+        noise = readings.touch_noise[index].tolist()
         pins = {
-            gpio: (TOUCH_CLOSED if closed >> bit & 1 else TOUCH_OPEN) + int(noise[bit])
+            gpio: (TOUCH_CLOSED if closed >> bit & 1 else TOUCH_OPEN) + noise[bit]
             for bit, gpio in enumerate(self._touch_gpios)
         }
-        pins.update({gpio: TOUCH_OPEN for gpio in self._idle_gpios})
-        gpio, pa_per_count = self._mouth
-        pins[gpio] = _counts(moment.mouth_pa, pa_per_count)
-        for (gpio, pa_per_count), pa in zip(self._belt, moment.belt_pa, strict=True):
-            pins[gpio] = _counts(pa, pa_per_count)
+        pins.update(dict.fromkeys(self._idle_gpios, TOUCH_OPEN))
+        pins.update(zip(readings.adc_gpios, readings.adc_counts[index].tolist(), strict=True))
         gpio, level = self._estop_released  # the player never touches the e-stop; tests press it
         pins[gpio] = level
         return pins
@@ -193,6 +237,6 @@ def _breath_segments(performance: Performance) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def _counts(pa: float, pa_per_count: float) -> int:
-    """ADC reading (read_u16 range) for a pressure above ambient."""
-    return max(0, min(65535, ADC_AMBIENT + round(pa / pa_per_count)))
+def _counts(pa: np.ndarray, pa_per_count: float) -> np.ndarray:
+    """ADC readings (read_u16 range) for pressures above ambient."""
+    return np.clip(ADC_AMBIENT + np.round(pa / pa_per_count), 0, 65535).astype(np.int64)

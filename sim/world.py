@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from flutex.firmware.actuators import FingerServo
 from flutex.hardware import PINMAP_PATH
 from flutex.hardware.instrument import InstrumentProfile
@@ -20,6 +22,7 @@ from flutex.sim.live_audio import LiveSimAudio
 from flutex.sim.player import VirtualPlayer
 
 INPUT_PERIOD_S = 0.002  # how often the world updates the sensors: finer than the fastest sampling (5 ms)
+BATCH = 10  # ticks of the player's readings computed at once
 # How far into its travel toward "pressed" a servo must be to overcome the player's finger: a GUIDE at full force
 # (1000) closes the hole, one at a light force (its presses scaled below this) is felt but does not.
 YIELD_PERMILLE = 500
@@ -108,18 +111,21 @@ async def simulation(player: VirtualPlayer | None = None, pinmap_path: Path | No
 
 
 async def _play(board: SimBoard, player: VirtualPlayer, press: ServoPress, start: float) -> None:
-    """Every `INPUT_PERIOD_S`, on a fixed schedule (the player's own work does not stretch the period); a loop
-    that falls behind under load starts the schedule again rather than catching up in a burst."""
-    due = start
+    """Every `INPUT_PERIOD_S`, on a fixed schedule (the player's own work does not stretch the period): the player's
+    readings come `BATCH` ticks at a time (one numpy pass), the servos' presses are applied tick by tick. A loop
+    that falls behind under load skips to the present rather than catching up in a burst."""
     last: dict[int, int] = {}
+    tick = first = 0
+    readings = player.readings(np.arange(BATCH) * INPUT_PERIOD_S)
     while True:
-        now = time.monotonic()
-        pins = player.inputs_at(now - start, pressed_holes=press.pressed_holes)
+        tick = max(tick, int((time.monotonic() - start) / INPUT_PERIOD_S))
+        if tick >= first + BATCH:
+            first = tick
+            readings = player.readings((first + np.arange(BATCH)) * INPUT_PERIOD_S)
+        pins = player.pins(readings, tick - first, press.pressed_holes)
         changed = {gpio: value for gpio, value in pins.items() if last.get(gpio) != value}
         if changed:
             board.set_inputs(changed)
             last = pins
-        due += INPUT_PERIOD_S
-        if due < now:  # a whole period behind (a loaded host): the schedule starts again from now
-            due = now + INPUT_PERIOD_S
-        await asyncio.sleep(due - time.monotonic())
+        tick += 1
+        await asyncio.sleep(max(0.0, start + tick * INPUT_PERIOD_S - time.monotonic()))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flutex.host.audio.synth import melody
+from flutex.host.audio.synth import FLUTE_LIKE, harmonic_sum, melody
 from flutex.host.pitch import FLUTE, PitchFrames, segment_notes, track
 from flutex.host.pitch.notes import Note, NoteOnset, NoteSegmenter
 
@@ -38,6 +38,65 @@ def test_out_of_tune_note_reports_its_cents():
     signal, _ = melody([(71.3, 0.5)], SR)  # 30 cents sharp of B4
     (note,) = segment_notes(track(signal, SR, FLUTE))
     assert note.midi == 71 and 25 < note.cents < 35
+
+
+def sung(pitch: np.ndarray) -> np.ndarray:
+    """A flute-like tone following `pitch` (fractional MIDI per sample, NaN = silence), 10 ms fades at its edges."""
+    sounding = np.isfinite(pitch)
+    hz = np.where(sounding, 440.0 * 2.0 ** ((np.nan_to_num(pitch, nan=69.0) - 69) / 12), 0.0)
+    tone = harmonic_sum(2 * np.pi * np.cumsum(hz) / SR, hz, FLUTE_LIKE, SR)
+    level = np.convolve(sounding.astype(float), np.ones(441) / 441, mode="same")
+    return (0.3 * tone * level).astype(np.float32)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.full(round(seconds * SR), np.nan)
+
+
+def held(midi: float, seconds: float, vibrato_cents: float = 0.0, vibrato_hz: float = 5.0) -> np.ndarray:
+    t = np.arange(round(seconds * SR)) / SR
+    return midi + vibrato_cents / 100 * np.sin(2 * np.pi * vibrato_hz * t)
+
+
+def scooped(midi: float, seconds: float, from_cents: float, settle_s: float) -> np.ndarray:
+    """Starts `from_cents` off and settles (to 5%) within `settle_s`, as PlayerAudio scoops."""
+    t = np.arange(round(seconds * SR)) / SR
+    return midi + from_cents / 100 * np.exp(-3 * t / settle_s)
+
+
+def test_a_scoop_is_one_note_on_its_settled_pitch_starting_where_the_sound_began():
+    # 90 cents flat at first: the frames of the first ~50 ms round to the semitone below
+    notes = segment_notes(
+        track(sung(np.concatenate([silence(0.3), scooped(76, 0.6, -90, 0.12), silence(0.2)])), SR, FLUTE)
+    )
+    assert [n.midi for n in notes] == [76]
+    assert abs(notes[0].onset_s - 0.3) < 0.015
+    assert abs(notes[0].cents) < 10
+
+
+def test_a_scoop_into_a_legato_note_starts_it_where_the_pitch_left_the_note_before():
+    pitch = np.concatenate([silence(0.2), held(72, 0.5), scooped(76, 0.5, -80, 0.1), silence(0.2)])
+    notes = segment_notes(track(sung(pitch), SR, FLUTE))
+    assert [n.midi for n in notes] == [72, 76]
+    assert abs(notes[1].onset_s - 0.7) < 0.015
+    assert abs(notes[0].offset_s - notes[1].onset_s) < 0.02
+
+
+def test_vibrato_on_a_sharp_note_does_not_split_it():
+    # 20 cents sharp with +-40 cents at 5 Hz from its start: it crosses the semitone's midpoint five times a second
+    notes = segment_notes(track(sung(np.concatenate([silence(0.2), held(79.2, 1.2, 40), silence(0.2)])), SR, FLUTE))
+    assert [n.midi for n in notes] == [79]
+    assert 10 < notes[0].cents < 30
+
+
+@pytest.mark.parametrize("vibrato_cents", [0, 30])
+def test_a_semitone_held_150_ms_is_a_note_of_its_own(vibrato_cents):
+    steps = [(76, 0.4), (77, 0.15), (76, 0.15), (77, 0.15), (76, 0.4)]  # a slow trill
+    pitch = np.concatenate([silence(0.2)] + [held(m, s, vibrato_cents) for m, s in steps] + [silence(0.2)])
+    notes = segment_notes(track(sung(pitch), SR, FLUTE))
+    assert [n.midi for n in notes] == [m for m, _ in steps]
+    onsets = 0.2 + np.cumsum([0] + [s for _, s in steps[:-1]])
+    assert np.abs(np.array([n.onset_s for n in notes]) - onsets).max() < 0.02
 
 
 frames_strategy = st.lists(st.one_of(st.just(0.0), st.floats(200.0, 2000.0)), min_size=0, max_size=300)

@@ -11,7 +11,8 @@ from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.audio.blocks import TimedBlock
 from flutex.host.audio.latency_store import LatencyStore
 from flutex.host.audio.synth import melody
-from flutex.host.link.events import CommandResult, FluteSample
+from flutex.host.fanout import Notifier
+from flutex.host.link.events import CommandResult, FluteSample, LinkTiming
 from flutex.host.link.opener import open_device
 from flutex.host.session.events import AudioChunk, FingeringChanged, NoteStarted, Stamped
 from flutex.host.session.session import Session
@@ -83,3 +84,36 @@ async def test_the_input_latency_comes_from_the_store_when_not_given(tmp_path):
         unknown = Session(client, profile=PROFILE, audio=no_audio(), audio_device="other", latency_store=store)
     assert (calibrated.input_latency_s, calibrated.stats.input_latency_source) == (0.0123, "calibrated")
     assert (unknown.input_latency_s, unknown.stats.input_latency_source) == (0.0, "uncalibrated")
+
+
+class HandFedLink:
+    """The client's two hooks the session listens to, fed by hand: a link whose latencies a test chooses."""
+
+    def __init__(self) -> None:
+        self.events = Notifier()
+        self._timing = Notifier()
+
+    def add_timing_listener(self, callback):
+        return self._timing.add_listener(callback)
+
+    def frame(self, sample: FluteSample, received_s: float) -> None:
+        self._timing.publish(LinkTiming(sample.t_s, received_s, None))
+        self.events.publish(sample)
+
+
+async def test_a_later_sample_is_never_stamped_before_an_earlier_one_while_the_clock_settles():
+    link = HandFedLink()
+    session = Session(link, profile=PROFILE, input_latency_s=0.0)
+    got: list[Stamped] = []
+    session.timeline.add_listener(got.append)
+    origin = session.clock.origin_s
+    async with session:
+        # the first frame came through 12 ms late, the next ones 0.3 ms late: the line drops by more than 5 ms
+        link.frame(FluteSample(0.000, 0, 0, 0.0), origin + 1.012)
+        link.frame(FluteSample(0.005, 1, 0, 0.0), origin + 1.0053)
+        link.frame(FluteSample(0.010, 2, 0, 0.0), origin + 1.0103)
+        link.frame(FluteSample(0.020, 3, 0, 0.0), origin + 1.0203)
+    stamps = [s.t_s for s in got if isinstance(s.event, FluteSample)]
+    assert len(stamps) == 4 and stamps == sorted(stamps) and len(set(stamps)) == 4
+    # held back only until the true times pass the first frame's late stamp; then where it truly was
+    assert abs(stamps[-1] - 1.020) < 0.001

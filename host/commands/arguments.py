@@ -25,6 +25,20 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def transpose(text: str) -> int | str:
+    """A transposition: "auto" (the smallest shift that makes every note playable) or semitones, within four
+    octaves."""
+    if text == "auto":
+        return text
+    try:
+        semitones = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not 'auto' nor a number of semitones: {text!r}") from None
+    if abs(semitones) > 48:
+        raise argparse.ArgumentTypeError("transpose by at most 48 semitones (four octaves)")
+    return semitones
+
+
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """--device (which board, by URL) and --json, as every command that talks to a board takes them."""
     parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")

@@ -197,7 +197,8 @@ async def bench_rates(url: str, seconds: float) -> dict:
         if stream is not None:
             times_s[stream].append(stamped.event.t_s)
 
-    summary = await run_session(url, seconds, progress=True, listeners=(collect,))
+    # the board's own sampling is measured: no microphone, whose analysis would only load the host
+    summary = await run_session(url, seconds, progress=True, listeners=(collect,), hear=False)
     if summary["board_lost"]:
         raise FlutexError(f"lost the board: {summary['link_events'][-1]}")
     nominal_hz = summary["nominal_hz"]

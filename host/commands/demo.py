@@ -28,7 +28,7 @@ from flutex.host.errors import FlutexError
 from flutex.host.link.client import DeviceClient
 from flutex.host.link.events import BeltSample, BoardAlert, CommandResult, FluteSample, LinkLost, LinkRestored
 from flutex.host.link.opener import open_instrument
-from flutex.host.link.timing import percentile
+from flutex.host.link.timing import percentile, spread
 from flutex.host.session.events import NoteStarted, Stamped
 from flutex.host.session.recording import Recorder, SessionInfo, recording_path, sessions_dir
 from flutex.host.session.session import Session
@@ -85,6 +85,7 @@ class SessionStats:
     first_t_s: dict[str, float] = field(default_factory=dict)
     last_t_s: dict[str, float] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    reactions_ms: list[float] = field(default_factory=list)  # host only: the sample's frame read -> command written
     refused: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     link_events: list[str] = field(default_factory=list)
@@ -130,6 +131,8 @@ class EchoGuide:
             self._track(self._client.set_clutch(blowing), sample.t_s)
 
     def _track(self, future: asyncio.Future[CommandResult], cause_t_s: float) -> None:
+        self._stats.reactions_ms.append((time.monotonic() - self._client.last_frame_s) * 1000)
+
         def done(answer: asyncio.Future[CommandResult]) -> None:
             if answer.cancelled() or answer.exception() is not None:
                 return  # the link went down before the answer: LinkLost tells the story
@@ -178,15 +181,18 @@ async def run_session(
     progress: bool = True,
     recordings: Path | None = None,
     microphone: str | None = None,
+    hear: bool = True,
     listeners: tuple[Callable[[Stamped], None], ...] = (),
 ) -> dict:
     """Run one session and return its summary (see docs/protocol.md for what each figure means). A link that drops
     and comes back is part of the session (the board is armed again); a board lost for good ends it early, and the
     summary says so (`board_lost`) rather than being lost with it. With `recordings`, the session is recorded in a
-    new file there. `listeners` also hear every event of the timeline."""
+    new file there. `listeners` also hear every event of the timeline. Without `hear`, no microphone is opened
+    (not even the simulated one)."""
     stats = SessionStats()
     simulated = url.startswith("sim:")
-    async with open_instrument(url, microphone="simulated" if simulated else microphone) as instrument:
+    heard = ("simulated" if simulated else microphone) if hear else None
+    async with open_instrument(url, microphone=heard) as instrument:
         client = instrument.client
         assert client.info is not None  # connected
         profile = InstrumentProfile.load(client.info.details.get("profile", "six_hole"))
@@ -203,7 +209,7 @@ async def run_session(
         session.timeline.add_listener(loop)
         for listener in listeners:
             session.timeline.add_listener(listener)
-        recorder = _recorder(recordings, session, client, profile.name)
+        recorder = start_recorder(recordings, session, client, profile.name)
         armed = await client.arm()
         if not armed.accepted:
             raise FlutexError(f"the board refused to arm: {armed.reason}")
@@ -232,7 +238,7 @@ async def run_session(
         return summary
 
 
-def _recorder(directory: Path | None, session: Session, client: DeviceClient, profile: str) -> Recorder | None:
+def start_recorder(directory: Path | None, session: Session, client: DeviceClient, profile: str) -> Recorder | None:
     if directory is None:
         return None
     info = SessionInfo(round(session.clock.origin_s * 1e9), datetime.now().astimezone(), client.info, profile)
@@ -268,6 +274,7 @@ def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict
             "max": round(latencies[-1], 3) if latencies else None,
             "samples": len(latencies),
         },
+        "host_reaction_ms": spread(sorted(stats.reactions_ms)),
         "alerts": stats.alerts,
         "reconnects": client.stats.reconnects,
         "board_restarts": client.stats.reboots,
@@ -277,7 +284,7 @@ def summarize(client: DeviceClient, stats: SessionStats, seconds: float) -> dict
 
 
 def format_summary(summary: dict) -> str:
-    latency = summary["loop_latency_ms"]
+    latency, reaction = summary["loop_latency_ms"], summary["host_reaction_ms"]
     rates = summary["rates_hz"]
     lines = [
         f"Session of {summary['seconds']:g} s on {summary['firmware_runtime']}",
@@ -287,6 +294,8 @@ def format_summary(summary: dict) -> str:
         f"  commands    {summary['commands']['acked']} applied, {summary['commands']['refused']} refused",
         f"  loop        sensor change -> command applied (board clock): p50 {latency['p50']} ms, "
         f"p99 {latency['p99']} ms over {latency['samples']} commands",
+        f"              of which the host (frame read -> command written): p50 {reaction['p50']} ms, "
+        f"p99 {reaction['p99']} ms",
     ]
     timeline = summary["timeline"]
     lines.append(

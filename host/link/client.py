@@ -169,6 +169,11 @@ class DeviceClient:
         self._frame_taps.append(tap)
 
     @property
+    def last_frame_s(self) -> float:
+        """`time.monotonic()` when the newest frame was read: a reaction to it is measured from here."""
+        return self._last_frame_s
+
+    @property
     def link_up(self) -> bool:
         """True while the board answers; False from a LinkLost until the LinkRestored."""
         return self._link_ok

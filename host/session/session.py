@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
@@ -26,11 +27,14 @@ from flutex.host.audio.latency_store import LatencyStore
 from flutex.host.breath.calibration import Calibration
 from flutex.host.errors import UsageError
 from flutex.host.fanout import Notifier
-from flutex.host.link.events import Event, LinkLost, LinkRestored, LinkTiming
+from flutex.host.link.events import BeltSample, Event, FluteSample, HapticStatus, LinkLost, LinkRestored, LinkTiming
 from flutex.host.pitch.config import FLUTE, TrackerConfig
 from flutex.host.session.clock import ClockState, SessionClock
 from flutex.host.session.events import AudioChunk, Stamped
 from flutex.host.session.pipeline import Pipeline
+
+STREAMED = (FluteSample, BeltSample, HapticStatus)  # the board's sampled streams: stamped in their own order
+MIN_STEP_S = 1e-6
 
 
 class SessionClient(Protocol):
@@ -95,6 +99,7 @@ class Session:
         self._removers: list[Callable[[], None]] = []
         self._audio_source_dropped = 0
         self._next_audio_sample = 0
+        self._last_stamp: dict[type, float] = {}  # per board stream: the newest stamp
 
     async def __aenter__(self) -> Session:
         await self.start()
@@ -136,6 +141,12 @@ class Session:
         else:
             board_t_s = getattr(event, "t_s", None)  # None: a refused command, which the board never applied
             t_s = clock.from_board(board_t_s) if board_t_s is not None and clock.board.established else clock.now()
+            if isinstance(event, STREAMED):
+                # While the clock settles (its first frames), a frame that came through faster lowers the line by
+                # more than a sampling period: a later sample must still not be stamped before an earlier one.
+                kind = type(event)
+                t_s = max(t_s, self._last_stamp.get(kind, -math.inf) + MIN_STEP_S)
+                self._last_stamp[kind] = t_s
         self._run(Stamped(t_s, event))
 
     def on_audio_block(self, block: TimedBlock, arrival_s: float) -> None:
