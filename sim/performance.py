@@ -21,6 +21,9 @@ BREATH_S = 0.3  # the most a breath mark takes from the end of the note before i
 MIN_PART_S = 0.1  # the shortest stretch (note, gap) a timing mistake may leave behind
 OFF_BY = (1.5, 1.8)  # a mistake lands this many tolerances off (early, late, pitch)
 LEGATO_S = 1e-9  # two notes closer than this are joined without a gap
+# A note followed at once by the same note is tongued: the air stops this long before the repeat (a player cannot
+# sound the same note again without interrupting it; beginners' detached tonguing leaves 50-80 ms)
+TONGUE_S = 0.06
 
 WRONG_FINGERING, PITCH, OCTAVE, EARLY, LATE, MISSED, EXTRA, NO_BREATH = (
     "wrong_fingering",
@@ -129,6 +132,8 @@ def _natural(
             end = onsets[k + 1]
             if after.breath_before:
                 end -= min(BREATH_S, (end - onsets[k]) / 2)
+            elif after.midi == note.midi:
+                end -= min(TONGUE_S, (end - onsets[k]) / 3)
         before = notes[k - 1][1] if k else None
         sharp = rng.uniform(5.0, 15.0) if overblown else rng.uniform(-3.0, 3.0)
         scooped = rng.random() < 0.4

@@ -120,3 +120,13 @@ def test_a_list_of_midi_and_seconds_is_played_as_consecutive_notes():
     notes = VirtualPlayer([(72, 0.3), (84, 0.4)]).performance.notes
     assert [note.midi for note in notes] == [72, 84]
     assert notes[1].onset_s - notes[0].onset_s == pytest.approx(0.3, abs=0.03)
+
+
+def test_a_repeated_note_is_tongued_and_a_change_of_note_is_slurred():
+    """The same note again cannot sound without the air stopping: a gap before the repeat, none before a new note."""
+    tune = Tune((Note(72, 0, 1), Note(72, 1, 1), Note(74, 2, 1), Note(76, 3, 1)), 120)
+    notes = VirtualPlayer(tune, loop=False).performance.notes
+    repeat_gap = notes[1].onset_s - notes[0].end_s
+    assert 0.05 <= repeat_gap <= 0.08
+    assert notes[2].onset_s - notes[1].end_s == pytest.approx(0.0, abs=1e-9)
+    assert notes[3].onset_s - notes[2].end_s == pytest.approx(0.0, abs=1e-9)
