@@ -300,6 +300,12 @@ def test_without_a_belt_breath_is_not_judged():
     assert errors_of(report) == {} and report.notes[4].possible == 4
 
 
+def test_a_belt_without_a_calibration_says_nothing_of_breaths():
+    """No calibration, no breath events: a belt that streams must not make every breath mark a missed breath."""
+    report, _ = grade(BREATHY, timeline(as_written(BREATHY), belt=True), breath=False)
+    assert errors_of(report) == {} and report.notes[4].possible == 4
+
+
 def test_the_voice_alone_is_judged_on_pitch_timing_duration_and_breath():
     played = with_note(as_written(BREATHY), 2, cents=-80.0)
     report, events = grade(BREATHY, timeline(played, voice=True, belt=True), voice=True)

@@ -67,7 +67,10 @@ def assess(
         input_latency_s=lesson.input_latency_s,
         breath_calibration=lesson.breath_calibration,
     )
-    grader = Grader(fitted, lesson.start_s, voice=lesson.voice, rules=GradingRules.for_tolerance(lesson.tolerance))
+    rules = GradingRules.for_tolerance(lesson.tolerance)
+    grader = Grader(
+        fitted, lesson.start_s, voice=lesson.voice, rules=rules, breath=lesson.breath_calibration is not None
+    )
     recording = Recording(path, event_types=RECORDED_TYPES)
     for stamped in recording:
         if isinstance(stamped.event, INPUT_TYPES):  # the input, then what it completes: the live order

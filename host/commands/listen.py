@@ -225,7 +225,8 @@ async def listen(
         )
         recorder = start_recorder(recordings, session, client, fitted.profile.name)
         session.timeline.publish(Stamped(session.clock.now(), lesson))
-        grading = GradedTimeline(Grader(fitted, start_s, voice=voice, rules=rules), session.timeline, feedback)
+        grader = Grader(fitted, start_s, voice=voice, rules=rules, breath=instrument.belt_calibration is not None)
+        grading = GradedTimeline(grader, session.timeline, feedback)
         session.timeline.add_listener(grading)
         lost: list[LinkLost] = []
         session.timeline.add_listener(lambda stamped: _note_loss(stamped, lost))

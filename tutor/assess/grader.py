@@ -107,7 +107,10 @@ class Grader:
         voice: bool = False,
         rules: GradingRules | None = None,
         follower: FollowerConfig | None = None,
+        breath: bool = True,
     ) -> None:
+        """`breath`: breath marks are judged (from the belt's breath events) only when the session can derive
+        them, i.e. it has a belt calibration; a belt streaming without one says nothing of breaths."""
         self.score = fitted.score
         self.profile = None if voice else fitted.profile
         self.rules = rules or GradingRules()
@@ -123,6 +126,7 @@ class Grader:
         self._frames: list[tuple[float, float]] = []  # voiced pitch frames (t_s, hz)
         self._inhales: list[float] = []  # when each breath in peaked
         self._belt = False
+        self._judge_breath = breath
         self._now = -math.inf  # newest stamp of any kind: no verdict is stamped later than this
         self._flute_s = self._sound_s = self._belt_s = -math.inf
         self._ended_s = -math.inf  # the latest end of a played note
@@ -403,7 +407,7 @@ class Grader:
 
     def _optional_rules(self, state: _Note) -> set[str]:
         fingers = {FINGERS} if state.mask is not None else set()
-        return fingers | ({BREATH} if state.note.breath_before and self._belt else set())
+        return fingers | ({BREATH} if state.note.breath_before and self._belt and self._judge_breath else set())
 
     def _written_s(self, state: _Note) -> float:
         return self.score.duration_s(state.note)
