@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from flutex.hardware.instrument import InstrumentProfile
@@ -30,7 +29,7 @@ from flutex.host.link.events import BeltSample, BoardAlert, CommandResult, Flute
 from flutex.host.link.opener import open_instrument
 from flutex.host.link.timing import percentile, spread
 from flutex.host.session.events import NoteStarted, Stamped
-from flutex.host.session.recording import Recorder, SessionInfo, recording_path, sessions_dir
+from flutex.host.session.recording import record_timeline, sessions_dir
 from flutex.host.session.session import Session
 
 ECHO_PRESS_PERMILLE = 400  # a press the player feels but that does not hold a finger down (the sim's yield: 500)
@@ -209,7 +208,9 @@ async def run_session(
         session.timeline.add_listener(loop)
         for listener in listeners:
             session.timeline.add_listener(listener)
-        recorder = start_recorder(recordings, session, client, profile.name)
+        recorder = None
+        if recordings is not None:
+            recorder = record_timeline(recordings, session.timeline, session.clock.origin_s, client.info, profile.name)
         armed = await client.arm()
         if not armed.accepted:
             raise FlutexError(f"the board refused to arm: {armed.reason}")
@@ -236,13 +237,6 @@ async def run_session(
             "notes": stats.notes,
         }
         return summary
-
-
-def start_recorder(directory: Path | None, session: Session, client: DeviceClient, profile: str) -> Recorder | None:
-    if directory is None:
-        return None
-    info = SessionInfo(round(session.clock.origin_s * 1e9), datetime.now().astimezone(), client.info, profile)
-    return Recorder(recording_path(directory, info.started_at), info).listen(session.timeline)
 
 
 async def _rearm(client: DeviceClient, stats: SessionStats) -> None:

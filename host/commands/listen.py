@@ -23,14 +23,13 @@ from typing import Any
 from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.breath.calibration import Calibration
 from flutex.host.commands.arguments import add_device_arguments, positive_int, transpose
-from flutex.host.commands.demo import start_recorder
 from flutex.host.errors import FlutexError, UsageError
 from flutex.host.fanout import Notifier
 from flutex.host.link.events import LinkLost
 from flutex.host.link.opener import PlainTune, open_instrument, sim_profile
 from flutex.host.pitch.config import FLUTE, VOICE, TrackerConfig, note_name
 from flutex.host.session.events import Stamped
-from flutex.host.session.recording import sessions_dir
+from flutex.host.session.recording import record_timeline, sessions_dir
 from flutex.host.session.session import Session
 from flutex.tutor.assess.events import ExtraNote, NoteGraded
 from flutex.tutor.assess.grader import Grader
@@ -223,7 +222,10 @@ async def listen(
             "" if truth is None else json.dumps(with_places(truth, fitted)),
             instrument.belt_calibration,
         )
-        recorder = start_recorder(recordings, session, client, fitted.profile.name)
+        recorder = None
+        if recordings is not None:
+            origin_s, profile_name = session.clock.origin_s, fitted.profile.name
+            recorder = record_timeline(recordings, session.timeline, origin_s, client.info, profile_name)
         session.timeline.publish(Stamped(session.clock.now(), lesson))
         grader = Grader(fitted, start_s, voice=voice, rules=rules, breath=instrument.belt_calibration is not None)
         grading = GradedTimeline(grader, session.timeline, feedback)

@@ -43,7 +43,8 @@ Sink: TypeAlias = Notifier[Stamped] | Callable[[Stamped], None]
 
 @dataclass(frozen=True, slots=True)
 class Damage:
-    """Where reading stopped early: every record before byte `offset` was read; `reason` says what was wrong."""
+    """Where reading stopped early: the damage lies at or after byte `offset` (every record before it was read; when
+    a record's length may have been damaged, the record it starts was read too); `reason` says what was wrong."""
 
     offset: int
     reason: str
@@ -60,6 +61,7 @@ def _records(stream: BinaryIO, size: int) -> Iterator[tuple[int, object]]:
     if stream.read(MAGIC_SIZE) != MAGIC:
         raise _Damaged(0, "not an MCAP recording (its first bytes are not the MCAP magic)")
     offset = MAGIC_SIZE
+    previous = offset  # where the record before began: its length, if damaged, led here
     while True:
         head = stream.read(RECORD_HEADER.size)
         if not head:
@@ -68,7 +70,10 @@ def _records(stream: BinaryIO, size: int) -> Iterator[tuple[int, object]]:
             raise _Damaged(offset, "the file is cut inside a record header")
         opcode, length = RECORD_HEADER.unpack(head)
         if opcode not in _KNOWN_OPCODES:
-            raise _Damaged(offset, f"unknown record type 0x{opcode:02x}: the bytes here are damaged")
+            # either these bytes are damaged, or the length of the record before was and it led to the wrong place
+            raise _Damaged(
+                previous, f"unknown record type 0x{opcode:02x} at byte {offset}, or a damaged length before it"
+            )
         end = offset + RECORD_HEADER.size + length
         if end > size:
             raise _Damaged(offset, f"a record of {length} bytes runs past the end of the file (cut short)")
@@ -80,7 +85,7 @@ def _records(stream: BinaryIO, size: int) -> Iterator[tuple[int, object]]:
         except _PARSE_ERRORS as error:
             raise _Damaged(offset, f"damaged record: {error}") from None
         yield offset, record
-        offset = end
+        previous, offset = offset, end
         if isinstance(record, Footer):
             if stream.read(MAGIC_SIZE) != MAGIC:
                 raise _Damaged(offset, "the closing magic after the footer is missing or damaged")

@@ -192,3 +192,12 @@ class Recorder:
     def _flush_every(self, interval_s: float) -> None:
         while not self._closing.wait(interval_s):
             self.flush()
+
+
+def record_timeline(
+    directory: Path, timeline: Notifier[Stamped], origin_s: float, board: BoardInfo | None, profile: str
+) -> Recorder:
+    """A new recording in `directory` of everything `timeline` publishes from now on; `origin_s` is the timeline's
+    zero on the host's monotonic clock (`SessionClock.origin_s`)."""
+    info = SessionInfo(round(origin_s * 1e9), datetime.now().astimezone(), board, profile)
+    return Recorder(recording_path(directory, info.started_at), info).listen(timeline)
