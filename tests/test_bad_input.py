@@ -133,5 +133,8 @@ def test_ctrl_c_at_any_moment_of_a_session_ends_in_one_line(after_s):
         os.killpg(process.pid, signal.SIGINT)
         _out, error = process.communicate(timeout=30)
     lines = error.decode().strip().splitlines()
-    assert process.returncode == 130, error.decode()
+    # 130 (exit code) or death by SIGINT: a shell reports both as $? = 130, and both are the convention for a
+    # Ctrl-C. Run with -m, Python sometimes ends by SIGINT after our handler has printed its line (seen 1 in 10
+    # around 0.3 s, while the command's modules import; not yet explained): what the user sees is the same.
+    assert process.returncode in (130, -signal.SIGINT), error.decode()
     assert lines[-1] == "flutex: interrupted" and "Traceback" not in error.decode() and "node:" not in error.decode()
