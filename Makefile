@@ -31,8 +31,10 @@ $(STUBS_STAMP): firmware-stubs.txt $(PY_STAMP)
 	$(BIN)/pip install --quiet --target $(STUBS) -r firmware-stubs.txt
 	touch $@
 
-demo: setup  ## run a simulated session: real firmware in real MicroPython, host over a pty
-	$(BIN)/flutex demo
+# A quick simulated learner (sim/learner.py PRESETS) so that two minutes show guidance fading; `flutex progress
+# --student demo` shows the stored lesson afterwards.
+demo: setup  ## a full simulated lesson (under 2 min): a student who learns, guidance fading, the report
+	$(BIN)/flutex lesson first_lesson --device 'sim://?student=3&learner=quick' --student demo --minutes 1.4 --quiet
 
 test: setup $(STUBS_STAMP)  ## lint, check the import contracts, type-check the firmware, then the whole test suite
 	$(BIN)/ruff check .

@@ -29,6 +29,10 @@ COMMANDS: dict[str, str] = {
     "score": "read a score (MusicXML, MIDI, ABC or a library piece) and fit it to an instrument",
     "listen": "play a score (on sim:// the virtual player does) and have every note graded as it is played",
     "assess": "grade a recorded play-through again, to the same result as live",
+    "plan": "write a lesson plan from a commented template, or check one",
+    "lesson": "run a whole lesson from a plan: guidance that fades, a report, progress saved",
+    "progress": "a student's progress (table, trend, CSV), assignments and the gradebook",
+    "study": "the simulated study: the dynamic guidance policy against the static baseline",
 }
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)

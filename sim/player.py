@@ -1,11 +1,12 @@
 """A virtual player reading a tune: what the board's sensors read at any moment while someone plays it.
 
 It performs the tune (`flutex.sim.performance`: natural deviations, injected mistakes, the truth of what was played),
-once or looping. Its breathing follows the phrases: it breathes in before the first note, at breath marks and in
-rests, and blows through the notes; the mouth pressure the board reads is the breathing model's own (attack, wobble,
-sensor noise), raised above the profile's overblow threshold for overblown notes. Its fingers close the holes of the
-note it plays, and any hole a servo presses closed reads closed. `inputs_at(t_s)` gives raw sensor values by GPIO,
-computed through the same pin map and profile the firmware and host use, so the three cannot disagree.
+once or looping; after a single pass it rests (silent, its fingers where they were, quiet breaths). Its breathing
+follows the phrases: it breathes in before the first note, at breath marks and in rests, and blows through the
+notes; the mouth pressure the board reads is the breathing model's own (attack, wobble, sensor noise), raised above
+the profile's overblow threshold for overblown notes. Its fingers close the holes of the note it plays, and any hole
+a servo presses closed reads closed. `inputs_at(t_s)` gives raw sensor values by GPIO, computed through the same pin
+map and profile the firmware and host use, so the three cannot disagree.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ import numpy as np
 
 from flutex.hardware import load_pinmap
 from flutex.hardware.instrument import InstrumentProfile
-from flutex.sim.breathing import EXHALE, HOLD, INHALE, BeltSensors, BreathingModel, BreathPattern, Segment
+from flutex.sim.breathing import (
+    EXHALE,
+    HOLD,
+    INHALE,
+    BeltSensors,
+    BreathingModel,
+    BreathPattern,
+    Segment,
+    tidal,
+)
 from flutex.sim.music import Tune, default_tune
 from flutex.sim.performance import LEGATO_S, Mistakes, Performance, PlayedNote, perform
 
@@ -113,6 +123,9 @@ class VirtualPlayer:
         wobble_pa = (0.01 if steady else 0.14) * PLAY_PA * math.sqrt(2)
         pattern = BreathPattern("performance", _breath_segments(self.performance), 0.85, mouth_wobble_pa=wobble_pa)
         self.breathing = BreathingModel(pattern, sensors or BeltSensors(), seed=seed)
+        # after a single pass the player rests: quiet breaths from where the pass left its lungs
+        self.rest_from_s = pattern.cycle_s
+        self._resting = None if loop else BreathingModel(_at_rest(pattern), self.breathing.sensors, seed=seed + 2)
         self._rng = np.random.default_rng(seed)
         pads = {pad["hole"]: pad["gpio"] for pad in self.pinmap["touch"]["pads"]}
         self._touch_gpios = [pads[hole] for hole in self.profile.holes]  # bit i of the mask = hole i
@@ -148,10 +161,22 @@ class VirtualPlayer:
     def moments(self, t_s: np.ndarray) -> Moments:
         """`moment` at many times at once (one pass of numpy: what keeps a live world's loop cheap)."""
         notes, _, sounding = self._fingered(t_s)
-        breath = self.breathing.sample(t_s)
+        mouth_pa, belt_pa = self._breath(np.asarray(t_s, dtype=float))
         if self.sings:
-            return Moments(np.zeros_like(notes), np.zeros(len(notes)), breath.channels_pa)
-        return Moments(self._masks[notes], self._blown(breath.mouth_pa, notes, sounding), breath.channels_pa)
+            return Moments(np.zeros_like(notes), np.zeros(len(notes)), belt_pa)
+        return Moments(self._masks[notes], self._blown(mouth_pa, notes, sounding), belt_pa)
+
+    def _breath(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mouth and belt pressures, noise drawn: the performance's breathing, then (after a single pass) the
+        resting breaths, which blow nothing."""
+        breath = self.breathing.sample(t)
+        resting = t >= self.rest_from_s
+        if self._resting is None or not resting.any():
+            return breath.mouth_pa, breath.channels_pa
+        rest = self._resting.sample(t[resting] - self.rest_from_s)
+        belt_pa = breath.channels_pa.copy()
+        belt_pa[resting] = rest.channels_pa
+        return np.where(resting, 0.0, breath.mouth_pa), belt_pa
 
     def _blown(self, breath_pa: np.ndarray, note: np.ndarray, sounding: np.ndarray) -> np.ndarray:
         """Mouth pressure: the breath's own while a note sounds (0 otherwise), raised for an overblown note as
@@ -235,6 +260,14 @@ def _breath_segments(performance: Performance) -> tuple[Segment, ...]:
     if performance.period_s - clock > LEGATO_S:
         segments.append(Segment(INHALE, performance.period_s - clock, (volume + FULL_BREATH) / 2))
     return tuple(segments)
+
+
+def _at_rest(performance: BreathPattern) -> BreathPattern:
+    """Quiet breathing at rest (`tidal`), its breaths taken from the lung volume a pass of `performance` ends at."""
+    quiet = tidal()
+    volume = performance.segments[-1].volume - quiet.segments[-1].volume
+    segments = tuple(dataclasses.replace(segment, volume=segment.volume + volume) for segment in quiet.segments)
+    return dataclasses.replace(quiet, name="at rest", segments=segments)
 
 
 def _counts(pa: np.ndarray, pa_per_count: float) -> np.ndarray:

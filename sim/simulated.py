@@ -4,7 +4,8 @@ data, the world around the board, the microphone, the belt's guided calibration 
 `flutex.host.link.opener` is the host's one door into the simulator, and this is what it calls: the host never holds
 a simulator type. `sim://` takes the board's profile and the player's settings as query parameters
 (`SIM_PARAMETERS`), e.g. `sim://?profile=boehm&seed=7&errors=0.1` or
-`sim://?errors=late:0.05,missed:0.02&instrument=voice`.
+`sim://?errors=late:0.05,missed:0.02&instrument=voice`. With `student=SEED` the player is a student who learns
+(`flutex.sim.student`), drawn from the population (`learner=`: which one), playing each attempt the host asks for.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from flutex.hardware import PROFILES_DIR, load_pinmap
+from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.errors import UsageError
 from flutex.sim.breathing import BreathingModel, calibration_breath
+from flutex.sim.learner import PRESETS, Learner
 from flutex.sim.live_audio import LiveSimAudio
-from flutex.sim.music import Note, Tune
+from flutex.sim.music import Tune
 from flutex.sim.performance import LEAD_IN_S, Mistakes, Tolerances
 from flutex.sim.player import SUNG, VirtualPlayer
+from flutex.sim.student import SimStudent, music_of
 from flutex.sim.truth import performance_truth
 from flutex.sim.world import World, world
 
@@ -46,6 +50,7 @@ MISTAKES = {
     "no_breath": "no_breath",
 }
 INSTRUMENTS = ("flute", "voice")
+# The populations a learning student is drawn from: their centres (docs/student-model.md).
 SIM_PARAMETERS = {
     "profile": "an instrument profile: " + ", ".join(sorted(path.stem for path in PROFILES_DIR.glob("*.json"))),
     "seed": "a whole number >= 0 (the player's natural playing and its mistakes)",
@@ -53,6 +58,9 @@ SIM_PARAMETERS = {
     "KIND:R,KIND:R,... with KIND one of " + ", ".join(MISTAKES) + " (the R's summing to at most 1)",
     "instrument": " or ".join(INSTRUMENTS) + " (voice: the player sings, no fingers on the board)",
     "loop": "0 (play the tune once) or 1 (again and again)",
+    "student": "a whole number >= 0: a student who learns, drawn from the population with that seed, plays the "
+    "attempts a lesson asks for (without it: the fixed-mistakes player)",
+    "learner": " or ".join(PRESETS) + " (the population a student= is drawn from; default typical)",
 }
 # A player given a tune waits this long after the board starts before its lead-in, so that a host connecting
 # under load still hears the whole piece.
@@ -62,29 +70,36 @@ PLAYER_WAIT_S = 1.0
 @dataclass(frozen=True, slots=True)
 class SimSettings:
     """A `sim://` URL's query: the board's profile (None: the pin map's), the player's seed, its mistakes as
-    (simulator kind, probability) pairs, whether it sings, and whether it loops (None: the default tune loops, a
-    given tune is played once)."""
+    (simulator kind, probability) pairs, whether it sings, whether it loops (None: the default tune loops, a given
+    tune is played once), and a learning student's seed (None: no student) and population."""
 
     profile: str | None = None
     seed: int = 0
     errors: tuple[tuple[str, float], ...] = ()
     voice: bool = False
     loop: bool | None = None
+    student: int | None = None  # a learning student's seed
+    learner: str = "typical"
 
 
 @dataclass(frozen=True, slots=True)
 class Simulation:
     """A running simulated instrument: the world (board and player), its microphone (None without one), when the
-    given tune's beat 0 is due on `time.monotonic()`'s clock, and whether the player sings."""
+    given tune's beat 0 is due on `time.monotonic()`'s clock, whether the player sings, and the learning student
+    (None without `student=`)."""
 
     world: World
     microphone: LiveSimAudio | None
     beat0_monotonic_s: float | None
     sings: bool
     _tune: Tune
+    student: SimStudent | None = None
 
     def performance_truth(self) -> dict[str, list[dict]]:
-        """Per note of the tune, every error a correct grader reports, and the extra notes (see sim/truth.py)."""
+        """Per note of the tune, every error a correct grader reports, and the extra notes (see sim/truth.py); a
+        student's: its last attempt's."""
+        if self.student is not None:
+            return self.student.truth()
         player = self.world.player
         return performance_truth(self._tune, player.performance, self.sings, LEAD_IN_S + PLAYER_WAIT_S)
 
@@ -115,33 +130,44 @@ async def simulate(
     rate = min(1.0, sum(rate for _, rate in chosen.errors))
     kinds = kinds_weighted(chosen.errors) if chosen.errors else ()
     mistakes = Mistakes(rate, kinds=kinds, seed=chosen.seed, tolerances=tolerance) if kinds else None
-    tune = None if notes is None else _waiting(notes, tempos)
+    tune = None if notes is None else music_of(notes, tempos, 0.0 if chosen.student is not None else PLAYER_WAIT_S)
     loop = chosen.loop if chosen.loop is not None else tune is None
     with _pinmap_for(chosen.profile) as (pinmap_path, pinmap):
+        profile = InstrumentProfile.load(pinmap["profile"])
         try:
-            player = VirtualPlayer(tune, mistakes, pinmap=pinmap, seed=chosen.seed, loop=loop, sings=chosen.voice)
+            player = (
+                _resting(profile, pinmap, chosen)
+                if chosen.student is not None
+                else VirtualPlayer(tune, mistakes, profile, pinmap, seed=chosen.seed, loop=loop, sings=chosen.voice)
+            )
         except ValueError as error:  # a note the profile cannot finger
             raise UsageError(f"the simulated player cannot play this tune: {error}") from None
         async with world(player, pinmap_path) as running:
+            beat0 = None if tune is None else running.start_monotonic_s + LEAD_IN_S + PLAYER_WAIT_S
+            student = None
+            if chosen.student is not None:
+                running.perform(player, running.start_monotonic_s - player.rest_from_s)  # already at rest
+                student = _student(running, profile, pinmap, chosen)
+                if tune is not None and beat0 is not None:  # the given tune is its first attempt, unguided
+                    student.perform(tune, tolerance, beat0, "free", 0)
             options: dict[str, Any] = {"harmonics": SUNG} if chosen.voice else {}
             sound = running.microphone(sample_rate_hz=SAMPLE_RATE_HZ, **options) if microphone else None
-            beat0 = None if tune is None else running.start_monotonic_s + LEAD_IN_S + PLAYER_WAIT_S
-            yield Simulation(running, sound, beat0, chosen.voice, tune or player.tune)
+            yield Simulation(running, sound, beat0, chosen.voice, tune or player.tune, student)
 
 
-def _waiting(notes: Sequence[tuple[int | None, float, float, bool]], tempos: Sequence[tuple[float, float]]) -> Tune:
-    """The tune with its notes moved later by PLAYER_WAIT_S at the first tempo: the tune's beat 0 stays the
-    score's."""
-    _, bpm = tempos[0]
-    wait = PLAYER_WAIT_S * bpm / 60.0
-    try:
-        return Tune(
-            tuple(Note(midi, onset + wait, length, breath) for midi, onset, length, breath in notes),
-            bpm,
-            tuple((beat + wait, later_bpm) for beat, later_bpm in tempos[1:]),
-        )
-    except ValueError as error:
-        raise UsageError(f"the simulated player cannot play this tune: {error}") from None
+def _resting(profile: InstrumentProfile, pinmap: dict[str, Any], chosen: SimSettings) -> VirtualPlayer:
+    """A student between attempts, before the first: one short note played once (so it rests after it), hands on
+    the flute at that note's fingering."""
+    note = Tune.from_seconds(((profile.playable[0], 0.1),))
+    return VirtualPlayer(note, None, profile, pinmap, seed=chosen.seed, loop=False, sings=chosen.voice)
+
+
+def _student(running: World, profile: InstrumentProfile, pinmap: dict[str, Any], chosen: SimSettings) -> SimStudent:
+    """The learning student `chosen.student` seeds: drawn from the `chosen.learner` population, on `running`."""
+    assert chosen.student is not None
+    params = PRESETS[chosen.learner].drawn(np.random.default_rng(chosen.student))
+    learner = Learner(params, chosen.student)
+    return SimStudent(running, learner, profile, pinmap, seed=chosen.student, sings=chosen.voice)
 
 
 def settings(query: str) -> SimSettings:
@@ -169,10 +195,32 @@ def settings(query: str) -> SimSettings:
     loop = value.get("loop")
     if loop not in (None, "0", "1"):
         raise _bad("loop", loop)
+    student = value.get("student")
+    if student is not None and not student.isdigit():
+        raise _bad("student", student)
+    learner = value.get("learner", "typical")
+    if learner not in PRESETS:
+        raise _bad("learner", learner)
+    if "learner" in value and student is None:
+        raise UsageError(f"the sim:// parameter learner={learner} chooses a learning student: give student=SEED too")
+    for fixed in ("errors", "loop"):
+        if fixed in value and student is not None:
+            raise UsageError(
+                f"the sim:// parameter {fixed}= is the fixed-mistakes player's: a student= plays each "
+                "attempt once and makes the mistakes it has not yet learned to avoid; drop one of them"
+            )
     # a singer has no fingering to get wrong
     kinds = {name: kind for name, kind in MISTAKES.items() if instrument == "flute" or name != "fingering"}
     errors = _errors(value.get("errors", "0"), kinds)
-    return SimSettings(profile, int(seed), errors, instrument == "voice", None if loop is None else loop == "1")
+    return SimSettings(
+        profile,
+        int(seed),
+        errors,
+        instrument == "voice",
+        None if loop is None else loop == "1",
+        None if student is None else int(student),
+        learner,
+    )
 
 
 def _errors(text: str, kinds: dict[str, str]) -> tuple[tuple[str, float], ...]:

@@ -9,12 +9,21 @@ from flutex.host.link.opener import URL_HELP
 
 def positive_seconds(text: str) -> float:
     """A duration in seconds: above 0, at most a day."""
+    return _duration(text, "seconds", 1.0)
+
+
+def positive_minutes(text: str) -> float:
+    """A duration in minutes: above 0, at most a day."""
+    return _duration(text, "minutes", 60.0)
+
+
+def _duration(text: str, unit: str, seconds_per_unit: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 24 * 3600:
-        raise argparse.ArgumentTypeError("seconds must be above 0 and at most a day")
+        raise argparse.ArgumentTypeError(f"not a number of {unit}: {text!r}") from None
+    if not 0 < value * seconds_per_unit <= 24 * 3600:
+        raise argparse.ArgumentTypeError(f"{unit} must be above 0 and at most a day")
     return value
 
 

@@ -24,7 +24,6 @@ from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.breath.calibration import Calibration
 from flutex.host.commands.arguments import add_device_arguments, positive_int, transpose
 from flutex.host.errors import FlutexError, UsageError
-from flutex.host.fanout import Notifier
 from flutex.host.link.events import LinkLost
 from flutex.host.link.opener import PlainTune, open_instrument, sim_profile
 from flutex.host.pitch.config import FLUTE, VOICE, TrackerConfig, note_name
@@ -33,6 +32,7 @@ from flutex.host.session.recording import record_timeline, sessions_dir
 from flutex.host.session.session import Session
 from flutex.tutor.assess.events import ExtraNote, NoteGraded
 from flutex.tutor.assess.grader import Grader
+from flutex.tutor.assess.live import GradedTimeline
 from flutex.tutor.assess.rules import TOLERANCE_CENTS, GradingRules
 from flutex.tutor.score.fit import FittedScore, fit
 from flutex.tutor.score.library import resolve
@@ -112,10 +112,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_fitted(score: str, part: int | None, profile: str, transpose: int | str) -> tuple[Path, FittedScore]:
-    """The score named `score` (a file, else a library piece), its `part`, fitted to `profile`."""
+def load_fitted(
+    score: str, part: int | None, profile: str, transpose: int | str, sung: bool = False
+) -> tuple[Path, FittedScore]:
+    """The score named `score` (a file, else a library piece), its `part`, fitted to `profile`; a `sung` score
+    keeps the notes the flute cannot finger (a voice has no fingering to judge)."""
     path = resolve(score)
-    return path, fit(load_score(path, part=part), InstrumentProfile.load(profile), transpose)
+    return path, fit(load_score(path, part=part), InstrumentProfile.load(profile), transpose, strict=not sung)
 
 
 def plain_tune(fitted: FittedScore, rules: GradingRules) -> PlainTune:
@@ -134,29 +137,6 @@ def tracker_for(fitted: FittedScore, voice: bool) -> TrackerConfig:
     low, high = (69 + 12 * math.log2(hz / 440.0) for hz in (VOICE.fmin_hz, VOICE.fmax_hz))
     sung = voice and all(low <= note.midi <= high for note in fitted.score.sounding if note.midi is not None)
     return VOICE if sung else FLUTE
-
-
-class GradedTimeline:
-    """Feeds a grader every event the timeline publishes, in order, and publishes its feedback on the same
-    timeline (recorded like the rest); the feedback coming back is not fed to the grader again."""
-
-    def __init__(self, grader: Grader, timeline: Notifier[Stamped], feedback: Callable[[Stamped], None]) -> None:
-        self.grader = grader
-        self._timeline = timeline
-        self._feedback = feedback
-        self._publishing = False
-
-    def __call__(self, stamped: Stamped) -> None:
-        if self._publishing:
-            return
-        out = self.grader.feed(stamped)
-        self._publishing = True
-        try:
-            for event in out:
-                self._timeline.publish(event)
-                self._feedback(event)
-        finally:
-            self._publishing = False
 
 
 async def listen(

@@ -4,7 +4,8 @@ This is the host's one door into the simulator (an import contract says so): `si
 and its player (`flutex.sim.simulated`), imported only when asked for, and hands back what a real board would give
 (a connected client, a microphone's blocks) plus what only a simulator can know (`ClockTruth`, the truth of its
 performance, its belt's guided calibration). The music the simulated player reads comes as plain data
-(`PlainTune`), so host code never holds a simulator type. `sim://` takes query parameters: see docs/listening.md.
+(`PlainTune`), so host code never holds a simulator type; so does a learning simulated student (`StudentHook`, on
+`sim://?student=SEED`). `sim://` takes query parameters: see docs/listening.md and docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from flutex.hardware import load_pinmap
@@ -53,11 +55,27 @@ class PlainTune:
         return (self.timing_tolerance_s, self.pitch_tolerance_cents)
 
 
+class StudentHook(Protocol):
+    """A simulated student who learns (`sim://?student=SEED`), through plain data only: the lesson asks it to play
+    an attempt, then reads what it truly played."""
+
+    def play(self, tune: PlainTune, beat0_monotonic_s: float, mode: str, force_permille: int) -> None:
+        """Play `tune` once, its beat 0 at `beat0_monotonic_s` on `time.monotonic()`'s clock (the breath before it),
+        with the slips it makes in guidance `mode` at `force_permille`."""
+        ...
+
+    def played(self) -> dict:
+        """After the attempt: the truth of it (`flutex.sim.truth.performance_truth`'s shape, onsets after beat 0)
+        and `"guided_notes"`: the notes during which the servos held a hole closed. The student learns from it."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """A connected board, what a microphone in front of it hears (None without one), and on the simulator: the
     truth about both clocks, whether the player sings, when the given tune's beat 0 is due on `time.monotonic()`'s
-    clock, and the truth of its performance as plain dicts (`flutex.sim.truth.performance_truth`)."""
+    clock, the truth of its performance as plain dicts (`flutex.sim.truth.performance_truth`), and a learning
+    student when the URL asks for one."""
 
     client: DeviceClient
     audio: AsyncIterable[TimedBlock] | None = None
@@ -67,6 +85,7 @@ class Instrument:
     beat0_monotonic_s: float | None = None
     performance_truth: Callable[[], dict[str, list[dict]]] | None = None
     belt_calibration: Calibration | None = None  # sim://: the simulated belt's guided calibration
+    student: StudentHook | None = None  # sim://?student=SEED: the student who plays each attempt
 
 
 @contextlib.asynccontextmanager
@@ -133,6 +152,7 @@ async def _simulated(query: str, microphone: str | None, tune: PlainTune | None)
                     simulation.beat0_monotonic_s,
                     simulation.performance_truth,
                     calibrate(_belt_samples(rest), _belt_samples(full)),
+                    simulation.student,
                 )
         except NoBoardAnswer:
             if board.exit_error:

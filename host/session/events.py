@@ -78,9 +78,29 @@ class NoteEnded:
     duration_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class HapticPress:
+    """The servos began pressing `holes_mask` (bit i = hole i closed) for score note `note_index`, at
+    `force_permille` of a full press, until `until_s` on the timeline."""
+
+    note_index: int
+    holes_mask: int
+    force_permille: int
+    until_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class HapticRelease:
+    """The servos let go before a press's end, or at it ("done"); `reason` says why."""
+
+    reason: str
+
+
 BreathEvent = PhaseChange | Inhale | Flicker | QualityChange | HeldNote | PhraseStart
 LINK_TYPES = (FluteSample, BeltSample, HapticStatus, CommandResult, BoardAlert, LinkLost, LinkRestored)
 BREATH_TYPES = (PhaseChange, Inhale, Flicker, QualityChange, HeldNote, PhraseStart)
 DERIVED_TYPES = (FingeringChanged, PitchFrame, NoteStarted, NoteEnded, *BREATH_TYPES)
 # Every class that may appear as a Stamped's event: what a recording must be able to store.
-RECORDED_TYPES: tuple[type, ...] = (*LINK_TYPES, AudioChunk, *DERIVED_TYPES)
+# What the session's haptics did (flutex.host.session.haptics): the guidance a student felt, kept with the rest.
+HAPTIC_TYPES = (HapticPress, HapticRelease)
+RECORDED_TYPES: tuple[type, ...] = (*LINK_TYPES, AudioChunk, *DERIVED_TYPES, *HAPTIC_TYPES)

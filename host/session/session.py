@@ -31,14 +31,16 @@ from flutex.host.link.events import BeltSample, Event, FluteSample, HapticStatus
 from flutex.host.pitch.config import FLUTE, TrackerConfig
 from flutex.host.session.clock import ClockState, SessionClock
 from flutex.host.session.events import AudioChunk, Stamped
+from flutex.host.session.haptics import HapticClient, Haptics
 from flutex.host.session.pipeline import Pipeline
 
 STREAMED = (FluteSample, BeltSample, HapticStatus)  # the board's sampled streams: stamped in their own order
 MIN_STEP_S = 1e-6
 
 
-class SessionClient(Protocol):
-    """What the session needs of the device client (`DeviceClient`)."""
+class SessionClient(HapticClient, Protocol):
+    """What the session needs of the device client (`DeviceClient`): its events and timing, and the commands
+    `session.haptics` moves the fingers with."""
 
     events: Notifier[Event]
 
@@ -94,6 +96,7 @@ class Session:
         )
         self.timeline: Notifier[Stamped] = Notifier()
         self.clock = SessionClock()
+        self.haptics = Haptics(client, self.timeline, self.clock, profile)  # the one way lesson code moves fingers
         self.published = 0
         self._audio_task: asyncio.Task[None] | None = None
         self._removers: list[Callable[[], None]] = []

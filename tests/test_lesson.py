@@ -1,0 +1,147 @@
+"""A whole lesson on the full simulated stack (real firmware, sound, pitch tracking, grading, servos), against the
+study's fast path, and `flutex lesson` as a student runs it.
+
+The faithfulness test runs the same seeded student through the same plan on both paths: the schedule must take the
+same steps, the servos must guide the same number of notes, and the grades must agree note for note (the fast
+path's grades are the simulator's truth; the full stack's come through the microphone and the board)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flutex.host.cli import main
+from flutex.host.commands.lesson import lesson
+from flutex.host.commands.listen import load_fitted
+from flutex.host.session.events import RECORDED_TYPES, HapticPress
+from flutex.host.session.playback import Recording
+from flutex.sim.fastpath import run_lesson_fast
+from flutex.sim.learner import PRESETS, Learner
+from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted, Click
+from flutex.tutor.lesson.modes import FREE, GUIDED, HINT
+from flutex.tutor.lesson.plan import load_plan, resolve_plan
+from flutex.tutor.progress.store import open_store
+
+STUDENT = 3  # a quick learner: guidance fades within the few attempts a test can afford in real time
+AGREEMENT = 0.9  # of notes graded the same on both paths
+
+
+@pytest.fixture(scope="module")
+def full_lesson(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One short lesson on sim:// with a store and a recording (about 70 s of real time)."""
+    folder = tmp_path_factory.mktemp("lesson")
+    plan = dataclasses.replace(load_plan(resolve_plan("first_lesson")), minutes=0.9)
+    url = f"sim://?student={STUDENT}&learner=quick"
+    with open_store(f"sqlite:///{folder / 'progress.db'}") as store:
+        report, recording = asyncio.run(lesson(plan, url, "ana", store, folder, None, quiet=True))
+        rows = store.progress("ana")
+        csv = io.StringIO()
+        exported = store.export_csv(csv, "ana")
+    return {"plan": plan, "report": report, "recording": recording, "rows": rows, "exported": exported}
+
+
+@pytest.mark.slow
+def test_the_fast_path_takes_the_same_steps_and_grades_as_the_full_stack(full_lesson: dict) -> None:
+    plan = full_lesson["plan"]
+    full = full_lesson["report"].to_json()["attempts"]
+    _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
+    learner = Learner(PRESETS["quick"].drawn(np.random.default_rng(STUDENT)), STUDENT)
+    fast = run_lesson_fast(plan, fitted, learner, 0.0, STUDENT).results
+    assert len(full) >= 5 and abs(len(full) - len(fast)) <= 1  # the same time budget, spent alike
+    agree = total = 0
+    for live, quick in zip(full, fast, strict=False):
+        assert (live["bars"], live["mode"], live["force_permille"], live["bpm"]) == (
+            [quick.step.span.first_bar, quick.step.span.last_bar],
+            quick.step.mode,
+            quick.step.force_permille,
+            plan.tempo.bpm(quick.step.tempo_percent, fitted.score.tempos[0].bpm),
+        )
+        assert live["guided_notes"] == quick.placed_notes
+        graded = {grade["index"]: tuple(grade["errors"]) for grade in live["grades"]}
+        agree += sum(graded.get(note.index) == note.errors for note in quick.notes)
+        total += len(quick.notes)
+    assert agree >= AGREEMENT * total, f"{agree} of {total} notes graded alike"
+
+
+@pytest.mark.slow
+def test_guidance_fades_as_the_student_gets_it_right_and_the_report_says_so(full_lesson: dict) -> None:
+    report = full_lesson["report"]
+    first = report.fading()[0]
+    assert first[0] == GUIDED
+    helps = [_help(mode) for mode in first]
+    assert helps == sorted(helps, reverse=True) and helps[-1] < helps[0]  # never more help after less, here
+    text = report.text()
+    assert "guided > hint 700" in text and "lesson report for ana" in text
+    explained = [line for line in report.attempts if line.step.explanation]
+    assert explained and all(line.step.explanation.startswith("bar") for line in explained)
+
+
+@pytest.mark.slow
+def test_every_attempt_is_stored_and_recorded(full_lesson: dict) -> None:
+    report, rows = full_lesson["report"], full_lesson["rows"]
+    assert len(rows) == 1 and rows[0]["attempts"] == len(report.attempts)
+    assert full_lesson["exported"] == len(report.attempts)
+    started, ended, clicks, presses = [], [], 0, 0
+    for stamped in Recording(
+        full_lesson["recording"], event_types=(*RECORDED_TYPES, AttemptStarted, AttemptEnded, Click)
+    ):
+        event = stamped.event
+        if isinstance(event, AttemptStarted):
+            started.append(event)
+        elif isinstance(event, AttemptEnded):
+            ended.append(event)
+        elif isinstance(event, Click):
+            clicks += 1
+        elif isinstance(event, HapticPress):
+            presses += 1
+    assert [e.attempt for e in started] == [e.attempt for e in ended] == list(range(1, len(report.attempts) + 1))
+    assert [event.guided_notes for event in ended] == [line.row.guided_notes for line in report.attempts]
+    assert presses >= sum(event.guided_notes > 0 for event in ended)
+    assert clicks >= 2 * len(started)  # at least the count-in of every attempt
+
+
+def test_a_bad_plan_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "bad.toml"
+    plan.write_text('title = "x"\npiece = "twinkle_twinkle"\n[tempo]\ntarget_bpm = -4\n')
+    store = tmp_path / "progress.db"
+    code = main(["lesson", str(plan), "--store", f"sqlite:///{store}", "--sessions-dir", str(tmp_path / "rec")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{plan}:4:" in err and "Traceback" not in err
+    assert not store.exists() and not (tmp_path / "rec").exists()
+
+
+def test_a_flute_plan_on_a_board_without_a_learning_student_says_what_to_add(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["lesson", "first_lesson", "--device", "sim://", "--no-store", "--no-record"])
+    assert code == 2
+    assert "student=SEED" in capsys.readouterr().err
+
+
+def _help(mode: str) -> int:
+    """How much a guidance label helps: guided 1000, a hint its force, free 0."""
+    if mode == GUIDED:
+        return 1000
+    if mode.startswith(HINT):
+        return int(mode.split()[1])
+    assert mode in (FREE, "corrective")
+    return 0
+
+
+@pytest.mark.slow
+def test_a_singing_lesson_listens_to_the_voice_and_the_belt_and_never_moves_a_servo(tmp_path: Path) -> None:
+    plan = dataclasses.replace(load_plan(resolve_plan("breathing_scale")), minutes=0.3)
+    report, recording = asyncio.run(
+        lesson(plan, "sim://?student=2&instrument=voice", "sam", None, tmp_path, None, quiet=True)
+    )
+    assert report.attempts and all(line.step.mode == FREE for line in report.attempts)
+    assert any("abdominal" in line for line in report.breathing)  # the simulated singer breathes with its belly
+    assert any("held notes" in line for line in report.breathing)
+    presses = [s for s in Recording(recording, event_types=RECORDED_TYPES) if isinstance(s.event, HapticPress)]
+    assert presses == []

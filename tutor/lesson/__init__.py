@@ -1,0 +1,1 @@
+"""Lessons: plans, guidance modes, the adaptive schedule inside a lesson and reviews across days."""

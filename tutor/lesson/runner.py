@@ -1,0 +1,233 @@
+"""One lesson, attempt by attempt: the schedule decides, the student plays, the grader judges, guidance helps.
+
+For each `Step` the schedule gives, the runner cuts the span out of the piece at the step's tempo, counts in (clicks
+on the timeline), has the performer start (a person is told; the simulated student plays), grades every note as it
+is played (`GradedTimeline`), guides through the session's haptics (`GuidanceController`; singing has none),
+coaches breathing when the student sings, and hands the attempt's result back to the schedule and the store. At the
+end the review scheduler rates each practised segment and says when it comes back. Nothing here talks to a
+transport: the session and the performer are all it touches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from flutex.host.breath.calibration import Calibration
+from flutex.host.errors import FlutexError
+from flutex.host.link.events import LinkLost
+from flutex.host.session.events import Stamped
+from flutex.host.session.session import Session
+from flutex.tutor.assess.grader import Grader
+from flutex.tutor.assess.live import GradedTimeline
+from flutex.tutor.assess.report import PieceReport
+from flutex.tutor.assess.rules import GradingRules
+from flutex.tutor.lesson.breathing import BreathCoach, BreathFeedback
+from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted
+from flutex.tutor.lesson.guidance import GuidanceController, HelpRequested
+from flutex.tutor.lesson.metronome import clicks
+from flutex.tutor.lesson.plan import LessonPlan
+from flutex.tutor.lesson.policy import AttemptResult, NoteOutcome, Span, Step, schedule_for, segment_of
+from flutex.tutor.lesson.report import AttemptLine, LessonReport
+from flutex.tutor.lesson.review import Reviews, rating_for
+from flutex.tutor.lesson.span import SpanScore, cut
+from flutex.tutor.progress.store import LessonPlanRef, Store
+from flutex.tutor.score.fit import FittedScore
+
+SETUP_S = 0.5  # from deciding an attempt to its first count-in click: time to say what comes
+TAIL_S = 1.5  # listened to after the span's last written beat: a late last note still ends
+POLL_S = 0.02  # the runner's loop: clicks fall on time to this much
+
+
+class Performer(Protocol):
+    """Who plays an attempt: a person at a real board is told what to play; the simulated student plays it."""
+
+    def start(self, span: SpanScore, beat0_s: float, step: Step) -> None: ...
+
+    def finished(self) -> dict[str, Any] | None:
+        """After the attempt: what the simulator knows it played (its truth), None for a person."""
+        ...
+
+
+@dataclass
+class LessonSetup:
+    plan: LessonPlan
+    plan_ref: LessonPlanRef
+    fitted: FittedScore  # the whole piece, fitted to the board's instrument
+    session: Session
+    performer: Performer
+    student: str
+    device: str
+    store: Store | None = None
+    voice: bool = False
+    breath_calibration: Calibration | None = None
+    say: Callable[[str], None] = lambda _line: None  # a line for the student (explanations, results)
+    on_event: Callable[[Stamped], None] = lambda _stamped: None  # graded notes and clicks, as they happen
+    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())  # wall time: reviews, store
+
+
+class LessonRunner:
+    def __init__(self, setup: LessonSetup) -> None:
+        self.setup = setup
+        passing = setup.plan.passing
+        self.rules = dataclasses.replace(
+            GradingRules.for_tolerance(passing.tolerance), timing_s=passing.timing_ms / 1e3
+        )
+        self._segment_of = segment_of(setup.plan, setup.fitted.score)
+        self._help = False
+        self._lost: list[LinkLost] = []
+
+    def request_help(self) -> None:
+        """The "help me" input (a key, a pedal): guidance comes back for the rest of the attempt and the next."""
+        self._help = True
+
+    async def run(self) -> LessonReport:
+        setup, plan = self.setup, self.setup.plan
+        started = setup.now()
+        store = setup.store
+        prior = store.mastery(setup.student, setup.plan_ref.digest) if store else {}
+        reviews = Reviews(
+            store.cards(setup.student, setup.plan_ref.digest) if store else None, plan.review.desired_retention
+        )
+        due = reviews.due(started)
+        schedule = schedule_for(plan, setup.fitted.score, prior, due)
+        lesson_id = store.begin_lesson(setup.student, setup.plan_ref, setup.device, started) if store else None
+        setup.session.timeline.add_listener(self._note_loss)
+        results: list[AttemptResult] = []
+        lines: list[AttemptLine] = []
+        breath: list[BreathFeedback] = []
+        deadline = None if plan.minutes is None else setup.session.clock.now() + plan.minutes * 60.0
+        while (step := schedule.next()) is not None:
+            if deadline is not None and setup.session.clock.now() >= deadline:
+                setup.say(f"time is up ({plan.minutes:g} min): the lesson ends here")
+                break
+            result, line, coached = await self._attempt(step)
+            schedule.record(result)
+            results.append(result)
+            lines.append(line)
+            setup.say(line.text())
+            if coached is not None:
+                breath.append(coached)
+                for said in coached.lines():
+                    setup.say(f"  {said}")
+            if store is not None and lesson_id is not None:
+                store.record_attempt(lesson_id, line.row)
+        mastery = schedule.mastery()
+        practised = sorted({s for r in results for s in range(r.step.span.first, r.step.span.last + 1)})
+        review_lines = [
+            reviews.review(segment, rating_for(results, segment, self._segment_of), setup.now(), _bars(plan, segment))
+            for segment in practised
+        ]
+        report = LessonReport.build(plan, setup.student, lines, mastery, review_lines, breath, started, setup.now())
+        if store is not None and lesson_id is not None:
+            store.save_cards(setup.student, setup.plan_ref.digest, reviews.cards())
+            store.finish_lesson(lesson_id, report.summary())
+        return report
+
+    async def _attempt(self, step: Step) -> tuple[AttemptResult, AttemptLine, BreathFeedback | None]:
+        setup, plan, session = self.setup, self.setup.plan, self.setup.session
+        timeline = session.timeline
+        bpm = plan.tempo.bpm(step.tempo_percent, setup.fitted.score.tempos[0].bpm)
+        span = cut(setup.fitted, self._segment_of, step.span.first_bar, step.span.last_bar, bpm)
+        beat_s = 60.0 / bpm
+        beat0_s = session.clock.now() + SETUP_S + plan.count_in_beats * beat_s
+        timeline.publish(
+            Stamped(
+                session.clock.now(),
+                AttemptStarted(
+                    step.attempt,
+                    step.span.first_bar,
+                    step.span.last_bar,
+                    step.mode,
+                    step.force_permille,
+                    bpm,
+                    beat0_s,
+                    step.probe,
+                    step.explanation or "",
+                ),
+            )
+        )
+        setup.performer.start(span, beat0_s, step)
+        grader = Grader(
+            span.fitted, beat0_s, voice=setup.voice, rules=self.rules, breath=setup.breath_calibration is not None
+        )
+        graded = GradedTimeline(grader, timeline, setup.on_event)
+        listeners = [timeline.add_listener(graded)]
+        controller = None
+        if not setup.voice:
+            controller = GuidanceController(
+                span.fitted,
+                beat0_s,
+                range(len(span.fitted.score.notes)),
+                step.mode,
+                step.force_permille,
+                plan.guidance.lead_ms / 1e3,
+                session.haptics,
+                tolerance_s=self.rules.timing_s,
+            )
+            listeners.append(timeline.add_listener(controller))
+        coach = BreathCoach(setup.breath_calibration, span.fitted.score, beat0_s) if setup.voice else None
+        if coach is not None:
+            listeners.append(timeline.add_listener(coach))
+        score = span.fitted.score
+        due = clicks(beat0_s, bpm, plan.count_in_beats, score.length_beats, score.beats_per_bar, plan.click)
+        end_s = beat0_s + span.seconds + TAIL_S
+        helped = False
+        try:
+            while session.clock.now() < end_s and not any(loss.final for loss in self._lost):
+                now = session.clock.now()
+                while due and due[0].t_s <= now:
+                    click = due.pop(0)
+                    stamped = Stamped(click.t_s, click.click)
+                    timeline.publish(stamped)
+                    setup.on_event(stamped)
+                if self._help and setup.plan.guidance.help:
+                    self._help, helped = False, True
+                    timeline.publish(Stamped(now, HelpRequested()))  # the controller hears it there
+                await asyncio.sleep(POLL_S)
+        finally:
+            for remove in listeners:
+                remove()
+            if controller is not None:
+                session.haptics.release("attempt over")
+        if any(loss.final for loss in self._lost):
+            raise FlutexError(f"lost the board: {self._lost[-1].reason}")
+        report = grader.finish()
+        guided = controller.guided_notes() if controller is not None else frozenset()
+        truth = setup.performer.finished()
+        result = _result(step, span, report, guided, helped)
+        clean = sum(not note.errors for note in result.notes)
+        timeline.publish(
+            Stamped(
+                session.clock.now(),
+                AttemptEnded(step.attempt, clean, len(result.notes), result.extra_notes, result.placed_notes, helped),
+            )
+        )
+        line = AttemptLine.build(step, bpm, span, report, result, truth)
+        return result, line, None if coach is None else coach.summary()
+
+    def _note_loss(self, stamped: Stamped) -> None:
+        if isinstance(stamped.event, LinkLost):
+            self._lost.append(stamped.event)
+
+
+def _result(step: Step, span: SpanScore, report: PieceReport, guided: frozenset[int], helped: bool) -> AttemptResult:
+    """The attempt as the schedule reads it: every graded note by its index in the whole piece."""
+    notes = tuple(
+        NoteOutcome(span.original[grade.index], grade.errors, grade.index in guided) for grade in report.notes
+    )
+    return AttemptResult(step, notes, len(report.extra_notes), helped)
+
+
+def _bars(plan: LessonPlan, segment: int) -> str:
+    """The segment's bars as a student reads them ("bars 1-2")."""
+    return Span(segment, segment, plan.segments[segment].first_bar, plan.segments[segment].last_bar).label
+
+
+def attempt_seconds(count_in_beats: int, span: SpanScore) -> float:
+    """How long an attempt at `span` takes a lesson, from deciding it to its last listened moment."""
+    return SETUP_S + count_in_beats * 60.0 / span.bpm + span.seconds + TAIL_S
