@@ -27,7 +27,7 @@ C, D, E, F, G, B = 72, 74, 76, 77, 79, 83
 MASK = {midi: PROFILE.fingering_for(midi)[0] for midi in (C, D, E, F, G, B)}
 BEAT_S = 0.5  # 120 bpm
 LEAD_S = 0.2
-SLEW_S = 0.15  # a servo crosses its yield point 125 ms after it starts; a little more for the link and the tick
+SLEW_S = 0.175  # a servo crosses its yield point 125 ms after it starts; then a servo tick, a sample, the link
 COMMANDS = {"ARM", "GUIDE", "CLUTCH"}  # all Haptics may send
 
 

@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flutex.host.audio.click import ClickSpeaker
 from flutex.host.commands.arguments import add_device_arguments, positive_minutes
 from flutex.host.commands.listen import load_fitted, plain_tune, tracker_for
-from flutex.host.errors import UsageError
+from flutex.host.errors import FlutexError, UsageError
 from flutex.host.link.opener import Instrument, StudentHook, open_instrument, sim_profile
 from flutex.host.pitch.config import note_name
 from flutex.host.session.events import Stamped
@@ -143,6 +144,8 @@ async def lesson(
             say=_say,
             on_event=(lambda _stamped: None) if quiet else _Console(),
         )
+        if not simulated:
+            _sound_clicks(session, microphone)
         runner = LessonRunner(setup)
         try:
             async with session:
@@ -186,6 +189,21 @@ def _performer(instrument: Instrument, session: Session, rules: GradingRules, si
     if simulated:
         raise UsageError("on sim:// a lesson needs a simulated student who learns: add ?student=SEED to the URL")
     return TellingPerformer()
+
+
+def _sound_clicks(session: Session, device: str | None) -> None:
+    """Play the lesson's clicks on the speaker; without the `live` extra, say so once (the count-in still shows)."""
+    try:
+        speaker = ClickSpeaker(device=device)
+    except FlutexError as error:
+        _say(f"no click sound ({error}); the count-in shows here")
+        return
+
+    def play(stamped: Stamped) -> None:
+        if isinstance(stamped.event, Click):
+            speaker.click(stamped.event.accent)
+
+    session.timeline.add_listener(play)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 
 from flutex.tutor.assess.report import PieceReport
 from flutex.tutor.lesson.breathing import BreathFeedback, combine
-from flutex.tutor.lesson.modes import HINT
+from flutex.tutor.lesson.modes import FREE, HINT
 from flutex.tutor.lesson.plan import LessonPlan
 from flutex.tutor.lesson.policy import AttemptResult, Step
 from flutex.tutor.lesson.span import SpanScore
@@ -168,10 +168,12 @@ class LessonReport:
     def text(self) -> str:
         summary = self.summary()
         lines = [f"{self.title}: lesson report for {self.student}", ""]
-        lines.append("  guidance, attempt by attempt (fading as the notes came right):")
-        for segment, modes in sorted(self.fading().items()):
-            lines.append(f"    {self.segment_labels[segment]}: {' > '.join(modes)}")
-        lines.append("")
+        fading = self.fading()
+        if any(mode != FREE for modes in fading.values() for mode in modes):  # a singing lesson has no guidance
+            lines.append("  guidance, attempt by attempt (fading as the notes came right):")
+            for segment, modes in sorted(fading.items()):
+                lines.append(f"    {self.segment_labels[segment]}: {' > '.join(modes)}")
+            lines.append("")
         lines.append("  mastery (from attempts without guidance):")
         for segment, label in enumerate(self.segment_labels):
             value = self.mastery.get(segment)

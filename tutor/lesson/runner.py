@@ -152,9 +152,10 @@ class LessonRunner:
             )
         )
         setup.performer.start(span, beat0_s, step)
-        grader = Grader(
-            span.fitted, beat0_s, voice=setup.voice, rules=self.rules, breath=setup.breath_calibration is not None
-        )
+        passing = plan.passing  # a plan may leave fingerings (the sound alone) or breath marks unjudged
+        judge_breath = passing.breath and setup.breath_calibration is not None
+        fingerless = setup.voice or not passing.fingering
+        grader = Grader(span.fitted, beat0_s, voice=fingerless, rules=self.rules, breath=judge_breath)
         graded = GradedTimeline(grader, timeline, setup.on_event)
         listeners = [timeline.add_listener(graded)]
         controller = None
