@@ -20,7 +20,7 @@ from flutex.sim.performance import LEAD_IN_S, Performance, Tolerances
 from flutex.sim.truth import performance_truth
 from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.guidance import needs_press
-from flutex.tutor.lesson.modes import CORRECTIVE, FREE
+from flutex.tutor.lesson.modes import CLOSES_HOLE_PERMILLE, CORRECTIVE, FREE
 from flutex.tutor.lesson.plan import LessonPlan
 from flutex.tutor.lesson.policy import AttemptResult, NoteOutcome, Span, Step, schedule_for, segment_of
 from flutex.tutor.lesson.runner import attempt_seconds
@@ -85,7 +85,8 @@ class _Lesson:
             before = held_mask(performance, onset - lead_s)
             at_check = held_mask(performance, onset + self.tolerances.timing_s)
             check_s = onset + self.tolerances.timing_s if step.mode == CORRECTIVE else onset - lead_s
-            pressing = step.mode != CORRECTIVE and check_s < held_until
+            closes = step.force_permille >= CLOSES_HOLE_PERMILLE  # a felt hint hides nothing of the fingers
+            pressing = step.mode != CORRECTIVE and closes and check_s < held_until
             if needs_press(step.mode, fingering[0], before, at_check, pressing):
                 pressed.add(index)
                 held_until = LEAD_IN_S + tune.seconds(note.end_beats)

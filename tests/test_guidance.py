@@ -15,7 +15,7 @@ from flutex.host.link.events import BoardAlert, FluteSample
 from flutex.host.session.events import Stamped
 from flutex.host.session.haptics import GAP_S, GuideLimits, GuideStep, engaged_since, plan_guides
 from flutex.tutor.lesson.guidance import GuidanceController, HelpRequested, needs_press
-from flutex.tutor.lesson.modes import CORRECTIVE, FREE, FULL_FORCE, GUIDED, HINT
+from flutex.tutor.lesson.modes import CLOSES_HOLE_PERMILLE, CORRECTIVE, FREE, FULL_FORCE, GUIDED, HINT
 from flutex.tutor.score.fit import FittedScore, fit
 from flutex.tutor.score.model import Score, ScoreNote, TempoChange
 
@@ -134,6 +134,15 @@ def test_hint_presses_like_guided_at_its_own_force():
     hinted, _ = guide(HINT, fingers((0.0, B)), force=350)
     assert [(*call[:4], call[5]) for call in hinted] == [(*call[:4], call[5]) for call in guided]
     assert {call[4] for call in hinted} == {350}
+
+
+def test_a_hint_too_light_to_close_a_hole_does_not_chain_the_fingers_stay_readable():
+    # wrong on C, then on D's fingering early, from before D's lead time; E right at its lead time too
+    student = fingers((0.0, B), (1.2, D), (1.75, E))
+    strong, _ = guide(HINT, student, force=CLOSES_HOLE_PERMILLE)
+    light, _ = guide(HINT, student, force=CLOSES_HOLE_PERMILLE - 1)
+    assert [call[2] for call in strong] == [0, 1, 2, 4], "a press that closes holes hides the fingers: chained"
+    assert [call[2] for call in light] == [0, 4], "a felt hint hides nothing: D and E were right, so not pressed"
 
 
 def test_corrective_engages_only_on_a_wrong_note_and_lets_go_when_it_matches():

@@ -17,6 +17,7 @@ from flutex.tutor.lesson.plan import (
     TempoRamp,
 )
 from flutex.tutor.lesson.policy import (
+    GUIDED_SLIPS,
     AttemptResult,
     DynamicSchedule,
     NoteOutcome,
@@ -130,6 +131,17 @@ def test_a_guided_failure_repeats_the_same_setting():
     again = schedule.next()
     assert setting(again) == setting(first)
     assert again.explanation is None
+
+
+def test_a_guided_attempt_with_one_slip_still_takes_guidance_one_step_away_but_not_the_tempo_up():
+    schedule = DynamicSchedule(make_plan(), SCORE)
+    first = play(schedule, wrong=GUIDED_SLIPS)
+    lighter = schedule.next()
+    assert (first.mode, lighter.mode) == (GUIDED, HINT)
+    assert lighter.tempo_percent == first.tempo_percent
+    assert lighter.explanation is not None and "nearly right" in lighter.explanation
+    play(schedule, wrong=GUIDED_SLIPS, extra=1)  # an extra note too: not nearly right
+    assert setting(schedule.next()) == setting(lighter)
 
 
 def test_help_brings_full_guidance_back_at_once():

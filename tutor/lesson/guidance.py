@@ -26,7 +26,7 @@ from flutex.host.errors import UsageError
 from flutex.host.link.events import BoardAlert, FluteSample, LinkLost
 from flutex.host.session.events import Stamped
 from flutex.tutor.assess.grader import Fitted
-from flutex.tutor.lesson.modes import CORRECTIVE, FREE, FULL_FORCE, GUIDED, HINT, MODES
+from flutex.tutor.lesson.modes import CLOSES_HOLE_PERMILLE, CORRECTIVE, FREE, FULL_FORCE, GUIDED, HINT, MODES
 
 TIMING_TOLERANCE_S = 0.150  # the graders' default: CORRECTIVE looks this long after an onset
 
@@ -47,7 +47,8 @@ def needs_press(mode: str, target_mask: int, mask_before: int, mask_at_check: in
     """Whether a note's fingering `target_mask` is pressed: GUIDED and HINT when the student does not already hold
     it `lead_s` before the onset (`mask_before`), CORRECTIVE when the fingering is wrong at onset + the timing
     tolerance (`mask_at_check`), FREE never; and in every mode but FREE when the servos are still `pressing` the
-    note before at that moment (the student's own fingers cannot be read through them). Shared by the live
+    note before hard enough to close its holes at that moment (the student's own fingers cannot be read through
+    them). Shared by the live
     controller and the simulator's fast path."""
     if mode in (GUIDED, HINT):
         return pressing or target_mask != mask_before
@@ -140,7 +141,8 @@ class GuidanceController:
             if now_s < check_s:
                 return
             self._next += 1
-            if now_s < note.end_s and needs_press(self.mode, note.target, mask, mask, pressing is not None):
+            held = pressing is not None and self.force_permille >= CLOSES_HOLE_PERMILLE  # (a felt hint hides nothing)
+            if now_s < note.end_s and needs_press(self.mode, note.target, mask, mask, held):
                 self._press(note)
                 pressing = note
 
