@@ -45,7 +45,8 @@ def make_plan(segments=BARS, tempo=None, passing=None, **guidance) -> LessonPlan
         segments=tuple(PlanSegment(f"part {k + 1}", first, last) for k, (first, last) in enumerate(segments)),
         tempo=tempo or TempoRamp(None),
         passing=passing or PassCriteria(),
-        guidance=GuidanceSettings(**guidance),
+        # the ladder's weakening hints are tested from a hint that closes holes (the default 450 only nudges)
+        guidance=GuidanceSettings(**{"hint_force_permille": 700, **guidance}),
         review=ReviewSettings(),
         teacher_notes="",
     )

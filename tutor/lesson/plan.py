@@ -83,7 +83,9 @@ class GuidanceSettings:
     start: str = GUIDED  # first mode of a new segment (must be in modes)
     advance: str = "perfect"  # ADVANCE_RULES
     policy: str = "dynamic"  # "dynamic" (adaptive, fading) or "static" (the paper's baseline)
-    hint_force_permille: int = 700  # hint's first force, weakening by hint_step_permille per repetition
+    # hint's first force, weakening by hint_step_permille per repetition while it still closes a hole (500); the
+    # default is felt but never places the finger: a nudge, not guidance in all but name (docs/teaching.md)
+    hint_force_permille: int = 450
     hint_step_permille: int = 150
     lead_ms: int = 130  # guided: a press starts this long before its note: the servo's travel, so the hole closes on it
     max_attempts: int = 8  # attempts at one segment before the lesson moves on regardless
