@@ -31,10 +31,14 @@ $(STUBS_STAMP): firmware-stubs.txt $(PY_STAMP)
 	$(BIN)/pip install --quiet --target $(STUBS) -r firmware-stubs.txt
 	touch $@
 
-# A quick simulated learner (sim/learner.py PRESETS) so that two minutes show guidance fading; `flutex progress
-# --student demo` shows the stored lesson afterwards.
+# A quick simulated learner (sim/learner.py PRESETS) so that two minutes show guidance fading. Its progress store is
+# new each time (a simulated student starts from nothing, so its tutor must too); read it afterwards with
+# `flutex progress --student demo --store .venv/demo-progress.db`.
+DEMO_STORE := $(VENV)/demo-progress.db
 demo: setup  ## a full simulated lesson (under 2 min): a student who learns, guidance fading, the report
-	$(BIN)/flutex lesson first_lesson --device 'sim://?student=3&learner=quick' --student demo --minutes 1.4 --quiet
+	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	$(BIN)/flutex lesson first_lesson --device 'sim://?student=3&learner=quick' --student demo \
+		--store $(DEMO_STORE) --minutes 1.4 --quiet
 
 test: setup $(STUBS_STAMP)  ## lint, check the import contracts, type-check the firmware, then the whole test suite
 	$(BIN)/ruff check .
