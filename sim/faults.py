@@ -162,6 +162,12 @@ class FaultyLine:
         self._corrupt_to_board += chunks
         self.ledger.faults["corrupted to board"] += chunks
 
+    def unread_from_host(self) -> int:
+        """Bytes the host wrote that the line has not yet passed on (a test waits for 0 before aiming a fault at
+        the next write)."""
+        assert self._master_fd is not None
+        return _unread(self._master_fd)
+
     def to_board(self, data: bytes) -> None:
         """Bytes straight into the board's receive buffer, as a modem manager's probe puts there."""
         assert self._board_fd is not None
@@ -254,7 +260,7 @@ class FaultyLine:
         """At a pull, the bytes written to the host's port that it has not read yet are lost with it: the frames
         they belong to are unplugged, not forwarded."""
         assert self._slave_fd is not None
-        unread = struct.unpack("i", fcntl.ioctl(self._slave_fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        unread = _unread(self._slave_fd)
         while unread > 0 and self._recent:
             size, key = self._recent.pop()
             unread -= size
@@ -311,3 +317,8 @@ class FaultyLine:
             self._to_host((frame, key), (held, held_key))
             return
         self._to_host((frame + frame if fate == "duplicated" else frame, key))
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting to be read on a pty end."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]

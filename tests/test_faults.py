@@ -128,9 +128,13 @@ async def test_a_garbage_burst_costs_at_most_the_frame_it_lands_on(rig):
 
 async def test_a_command_corrupted_on_its_way_to_the_board_times_out_and_the_next_one_works(rig):
     rig.client.reply_timeout_s = 0.3
+    await rig.client.pause_heartbeats()  # else a heartbeat sent first could be the write corrupted, not the ARM
+    while rig.line.unread_from_host():  # ... or the last heartbeat, still on its way through the line
+        await asyncio.sleep(0.001)
     rig.line.corrupt_to_board(1)
     with pytest.raises(Exception, match="did not answer ARM"):
         await rig.client.arm()
+    rig.client.resume_heartbeats()
     assert (await rig.client.arm()).accepted
     await rig.audited()
 
