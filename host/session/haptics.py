@@ -24,6 +24,7 @@ from flutex.hardware import load_pinmap
 from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.errors import UsageError
 from flutex.host.fanout import Notifier
+from flutex.host.link.client import LinkInterrupted
 from flutex.host.link.events import BoardAlert, CommandResult, LinkLost, LinkRestored
 from flutex.host.session.events import HapticPress, HapticRelease, Stamped
 
@@ -232,6 +233,8 @@ class Haptics:
         self.failures += 1
         if error is None and future.result().code == wire.E_NOT_ARMED:
             self._armed = False
+        if isinstance(error, LinkInterrupted):  # the link's own events say so, and a board without a host lets go
+            return
         log.warning("%s failed: %s", name, error if error is not None else future.result().reason)
 
     def _publish(self, event: HapticPress | HapticRelease) -> None:
