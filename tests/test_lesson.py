@@ -17,16 +17,21 @@ import numpy as np
 import pytest
 
 from flutex.host.cli import main
-from flutex.host.commands.lesson import lesson
+from flutex.host.commands.lesson import SimulatedPerformer, lesson
 from flutex.host.commands.listen import load_fitted
-from flutex.host.session.events import RECORDED_TYPES, HapticPress
+from flutex.host.link.opener import open_instrument
+from flutex.host.session.events import RECORDED_TYPES, HapticPress, Stamped
 from flutex.host.session.playback import Recording
+from flutex.host.session.session import Session
 from flutex.sim.fastpath import run_lesson_fast
 from flutex.sim.learner import PRESETS, Learner
+from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted, Click
-from flutex.tutor.lesson.modes import FREE, GUIDED, HINT
-from flutex.tutor.lesson.plan import load_plan, resolve_plan
+from flutex.tutor.lesson.guidance import HelpRequested
+from flutex.tutor.lesson.modes import FREE, FULL_FORCE, GUIDED, HINT
+from flutex.tutor.lesson.plan import load_plan, plan_ref, resolve_plan
 from flutex.tutor.lesson.policy import GUIDED_SLIPS
+from flutex.tutor.lesson.runner import LessonRunner, LessonSetup
 from flutex.tutor.progress.store import open_store
 
 STUDENT = 3  # a quick learner: guidance fades within the few attempts a test can afford in real time
@@ -155,3 +160,42 @@ def test_a_singing_lesson_listens_to_the_voice_and_the_belt_and_never_moves_a_se
     assert any("held notes" in line for line in report.breathing)
     presses = [s for s in Recording(recording, event_types=RECORDED_TYPES) if isinstance(s.event, HapticPress)]
     assert presses == []
+
+
+@pytest.mark.slow
+async def test_help_me_during_a_free_attempt_brings_full_guidance_at_once() -> None:
+    plan = load_plan(resolve_plan("first_lesson"))
+    plan = dataclasses.replace(plan, minutes=0.05, guidance=dataclasses.replace(plan.guidance, start=FREE))
+    url = f"sim://?student={STUDENT}&learner=quick"
+    async with open_instrument(url, microphone="simulated") as instrument:
+        assert instrument.student is not None
+        _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
+        session = Session(instrument.client, profile=fitted.profile, audio=instrument.audio, input_latency_s=0.0)
+        seen: list[Stamped] = []
+        session.timeline.add_listener(seen.append)
+        rules = GradingRules.for_tolerance(plan.passing.tolerance)
+        runner: LessonRunner
+
+        def ask_on_the_downbeat(stamped: Stamped) -> None:  # the student presses the help key as the bars begin
+            if isinstance(stamped.event, Click) and stamped.event.beat == plan.count_in_beats + 1:
+                runner.request_help()
+
+        setup = LessonSetup(
+            plan,
+            plan_ref(plan),
+            fitted,
+            session,
+            SimulatedPerformer(instrument.student, session, rules),
+            "ana",
+            url,
+            on_event=ask_on_the_downbeat,
+        )
+        runner = LessonRunner(setup)
+        async with session:
+            report = await runner.run()
+    assert [line.step.mode for line in report.attempts] == [FREE]
+    assert report.attempts[0].row.help_requested
+    asked = next(s.t_s for s in seen if isinstance(s.event, HelpRequested))
+    presses = [s.event for s in seen if isinstance(s.event, HapticPress) and s.t_s >= asked]
+    assert presses and all(press.force_permille == FULL_FORCE for press in presses)
+    assert not [s for s in seen if isinstance(s.event, HapticPress) and s.t_s < asked], "free until the student asked"
