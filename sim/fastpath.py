@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flutex.sim.learner import Learner, items_of, places_finger, realised
-from flutex.sim.music import Note, Tune
+from flutex.sim.music import Tune
 from flutex.sim.performance import LEAD_IN_S, Performance, Tolerances
+from flutex.sim.student import music_of
 from flutex.sim.truth import performance_truth
 from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.guidance import needs_press
@@ -101,9 +102,8 @@ class _Lesson:
 
 def tune_of(span: SpanScore) -> Tune:
     """The cut score as the virtual player reads it, at the span's tempo."""
-    score = span.fitted.score
-    notes = tuple(Note(note.midi, note.onset_beats, note.duration_beats, note.breath_before) for note in score.notes)
-    return Tune(notes, span.bpm)
+    notes = [(note.midi, note.onset_beats, note.duration_beats, note.breath_before) for note in span.fitted.score.notes]
+    return music_of(notes, ((0.0, span.bpm),))  # as the full stack's student reads the lesson's plain tune
 
 
 def held_mask(performance: Performance, t_s: float) -> int:

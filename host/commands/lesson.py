@@ -35,7 +35,7 @@ from flutex.tutor.lesson.events import Click
 from flutex.tutor.lesson.plan import LessonPlan, load_plan, plan_ref, resolve_plan
 from flutex.tutor.lesson.policy import Step
 from flutex.tutor.lesson.report import LessonReport
-from flutex.tutor.lesson.runner import LessonRunner, LessonSetup
+from flutex.tutor.lesson.runner import LessonRunner, LessonSetup, Performer
 from flutex.tutor.lesson.span import SpanScore
 from flutex.tutor.progress.store import open_store
 
@@ -183,7 +183,7 @@ class TellingPerformer:
         return None
 
 
-def _performer(instrument: Instrument, session: Session, rules: GradingRules, simulated: bool) -> Any:
+def _performer(instrument: Instrument, session: Session, rules: GradingRules, simulated: bool) -> Performer:
     if instrument.student is not None:
         return SimulatedPerformer(instrument.student, session, rules)
     if simulated:

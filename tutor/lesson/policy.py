@@ -22,6 +22,7 @@ from flutex.tutor.score.model import Score
 if TYPE_CHECKING:
     from flutex.tutor.lesson.plan import LessonPlan
 
+MASTERED = 1.0  # a segment's mastery when it is mastered: every one of its last `mastery_passes` unguided passes clean
 PRIOR_MASTERED = 0.8  # prior mastery from earlier days at or above which a segment starts without guidance
 FAILS_TO_RESTART = 2  # unguided failed attempts in a row that send a segment back to the plan's start mode
 # A guided attempt with at most this many slipped notes (and no extra note) still takes guidance one step away: the

@@ -18,11 +18,9 @@ from flutex.tutor.assess.report import PieceReport
 from flutex.tutor.lesson.breathing import BreathFeedback, combine
 from flutex.tutor.lesson.modes import FREE, HINT
 from flutex.tutor.lesson.plan import LessonPlan
-from flutex.tutor.lesson.policy import AttemptResult, Step
+from flutex.tutor.lesson.policy import MASTERED, AttemptResult, Step
 from flutex.tutor.lesson.span import SpanScore
 from flutex.tutor.progress.store import AttemptRow
-
-MASTERED = 0.8  # the mastery shown as "mastered" in the report (the schedule's own rule decides advancing)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import json
 from datetime import date
 from typing import Any
 
-MASTERED = 1.0
+from flutex.tutor.lesson.policy import MASTERED
+
 DEFAULT_PASS_PERCENT = 90.0  # an assignment passes with this unguided clean % unless its criteria say otherwise
 NOT_STARTED, IN_PROGRESS, PASSED, OVERDUE = "not started", "in progress", "passed", "overdue"
 
