@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "assess": "grade a recorded play-through again, to the same result as live",
     "plan": "write a lesson plan from a commented template, or check one",
     "lesson": "run a whole lesson from a plan: guidance that fades, a report, progress saved",
+    "chat": "talk with Flute X GPT, which runs lessons and guidance for you (offline, or any OpenAI-compatible server)",
     "progress": "a student's progress (table, trend, CSV), assignments and the gradebook",
     "study": "the simulated study: the dynamic guidance policy against the static baseline",
 }

@@ -1,4 +1,5 @@
-"""Shared fixtures: a simulated board being played, and a device client connected to it over its pty."""
+"""Shared fixtures: a simulated board being played, a device client connected to it over its pty, and a progress
+store's URL on each database."""
 
 import pytest
 import pytest_asyncio
@@ -31,3 +32,15 @@ async def client(board):
     await device.connect()
     yield device
     await device.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A progress store: SQLite in a temporary folder, then PostgreSQL in a fresh schema (skipped when no server is
+    configured, failed in CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'progress.db'}"
+    else:
+        from test_progress_store import postgres_schema_url
+
+        yield from postgres_schema_url()

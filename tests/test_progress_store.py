@@ -82,14 +82,6 @@ def make_attempt(number: int, guided: bool = False, errors: int = 1, grades: int
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'progress.db'}"
-    else:
-        yield from postgres_schema_url()
-
-
 def postgres_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:

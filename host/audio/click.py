@@ -8,11 +8,9 @@ it through the microphone reads it as noise rather than a note. Playing needs th
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import numpy as np
 
-from flutex.host.audio.sources import import_sounddevice
+from flutex.host.audio.speaker import Speaker
 
 CLICK_S = 0.030
 DECAY_S = 0.006  # the click's amplitude falls by e every this long: a tick, not a beep
@@ -29,11 +27,10 @@ def click_sound(accent: bool, sample_rate_hz: int) -> np.ndarray:
 class ClickSpeaker:
     """Plays clicks on the default (or a named) output device, without blocking the lesson's loop."""
 
-    def __init__(self, sample_rate_hz: int = 44100, device: str | None = None) -> None:
-        self._sounddevice: ModuleType = import_sounddevice()
+    def __init__(self, speaker: Speaker, sample_rate_hz: int = 44100) -> None:
+        self._speaker = speaker
         self._rate = sample_rate_hz
-        self._device = device
         self._sounds = {accent: click_sound(accent, sample_rate_hz) for accent in (False, True)}
 
     def click(self, accent: bool) -> None:
-        self._sounddevice.play(self._sounds[accent], self._rate, device=self._device)
+        self._speaker.play(self._sounds[accent], self._rate)

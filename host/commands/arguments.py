@@ -48,7 +48,7 @@ def transpose(text: str) -> int | str:
     return semitones
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+def add_device_arguments(parser: argparse.ArgumentParser, default: str = "sim://") -> None:
     """--device (which board, by URL) and --json, as every command that talks to a board takes them."""
-    parser.add_argument("--device", default="sim://", help=f"which board: {URL_HELP} (default sim://)")
+    parser.add_argument("--device", default=default, help=f"which board: {URL_HELP} (default {default})")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object, last line")

@@ -16,11 +16,12 @@ import getpass
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from flutex.host.audio.click import ClickSpeaker
+from flutex.host.audio.speaker import Speaker
 from flutex.host.commands.arguments import add_device_arguments, positive_minutes
 from flutex.host.commands.listen import load_fitted, plain_tune, tracker_for
 from flutex.host.errors import FlutexError, UsageError
@@ -31,6 +32,7 @@ from flutex.host.session.recording import record_timeline, sessions_dir
 from flutex.host.session.session import Session
 from flutex.tutor.assess.events import ExtraNote, NoteGraded
 from flutex.tutor.assess.rules import GradingRules
+from flutex.tutor.lesson.control import LessonControl
 from flutex.tutor.lesson.events import Click
 from flutex.tutor.lesson.plan import LessonPlan, load_plan, plan_ref, resolve_plan
 from flutex.tutor.lesson.policy import Step
@@ -98,8 +100,12 @@ async def lesson(
     recordings: Path | None,
     microphone: str | None,
     quiet: bool = False,
+    control: LessonControl | None = None,
+    on_event: Callable[[Stamped], None] | None = None,
 ) -> tuple[LessonReport, Path | None]:
-    """One lesson on the board at `url`; returns the report and the recording's path."""
+    """One lesson on the board at `url`; returns the report and the recording's path. `control`: what the student
+    changes while it runs (`flutex chat`); `on_event`: hears graded notes, clicks and attempt ends (after the
+    console's own lines)."""
     simulated = url.startswith("sim:")
     board_profile = sim_profile(url)
     if plan.profile is not None and board_profile is not None and plan.profile != board_profile:
@@ -142,10 +148,10 @@ async def lesson(
             voice=voice,
             breath_calibration=instrument.belt_calibration,
             say=_say,
-            on_event=(lambda _stamped: None) if quiet else _Console(),
+            on_event=_listeners(None if quiet else _Console(), on_event),
+            control=control,
+            speaker=None if simulated else _speaker(session),
         )
-        if not simulated:
-            _sound_clicks(session, microphone)
         runner = LessonRunner(setup)
         try:
             async with session:
@@ -191,19 +197,22 @@ def _performer(instrument: Instrument, session: Session, rules: GradingRules, si
     return TellingPerformer()
 
 
-def _sound_clicks(session: Session, device: str | None) -> None:
-    """Play the lesson's clicks on the speaker; without the `live` extra, say so once (the count-in still shows)."""
+def _speaker(session: Session) -> Speaker | None:
+    """The computer's speaker at a real board: the lesson's clicks are played on it, and demonstrations; without the
+    `live` extra, say so once (the count-in still shows, a demonstration still guides the fingers)."""
     try:
-        speaker = ClickSpeaker(device=device)
+        speaker = Speaker()
     except FlutexError as error:
-        _say(f"no click sound ({error}); the count-in shows here")
-        return
+        _say(f"no sound ({error}); the count-in shows here")
+        return None
+    clicks = ClickSpeaker(speaker)
 
     def play(stamped: Stamped) -> None:
         if isinstance(stamped.event, Click):
-            speaker.click(stamped.event.accent)
+            clicks.click(stamped.event.accent)
 
     session.timeline.add_listener(play)
+    return speaker
 
 
 @contextlib.contextmanager
@@ -220,6 +229,17 @@ def _help_key(runner: LessonRunner, enabled: bool) -> Iterator[None]:
 
     threading.Thread(target=read, name="flutex-help-key", daemon=True).start()
     yield
+
+
+def _listeners(*listeners: Callable[[Stamped], None] | None) -> Callable[[Stamped], None]:
+    """One listener that tells each of `listeners` (the ones given) in turn."""
+    chosen = [listener for listener in listeners if listener is not None]
+
+    def tell(stamped: Stamped) -> None:
+        for listener in chosen:
+            listener(stamped)
+
+    return tell
 
 
 def _say(line: str) -> None:

@@ -108,7 +108,8 @@ class Schedule(Protocol):
         """The next attempt (the same one until it is recorded); None: the lesson is over."""
 
     def record(self, result: AttemptResult) -> None:
-        """The outcome of the step `next()` gave."""
+        """The outcome of the step `next()` gave, or of that step as applied with the student's mode, force or
+        tempo (same attempt and span): the schedule judges what really happened."""
 
     def mastery(self) -> dict[int, float]:
         """Per plan segment, 0..1, from unguided attempts only (see `MasteryWindows`)."""
@@ -209,8 +210,15 @@ class MasteryWindows:
         }
 
 
-def _force(mode: str, hint_force: int) -> int:
+def force_for(mode: str, hint_force: int) -> int:
+    """A mode's press force: full for guided and corrective, `hint_force` for a hint, none for free play."""
     return {GUIDED: FULL_FORCE, CORRECTIVE: FULL_FORCE, HINT: hint_force}.get(mode, 0)
+
+
+def _same_attempt(applied: Step, planned: Step) -> bool:
+    """Whether `applied` is the attempt `planned`, maybe with the student's mode, force or tempo instead of the
+    schedule's (`LessonControl.apply`): the schedules then judge what really happened, the applied step."""
+    return (applied.attempt, applied.span, applied.probe) == (planned.attempt, planned.span, planned.probe)
 
 
 def _mode_words(mode: str, force_permille: int) -> str:
@@ -344,7 +352,7 @@ class DynamicSchedule:
         ladders = [self.ladders[k] for k in span.segments]
         hint_force = ladders[0].hint_force if kind == "practice" else self.plan.guidance.hint_force_permille
         step = Step(
-            span, mode, _force(mode, hint_force), min(ladder.tempo for ladder in ladders), self.recorded + 1, probe
+            span, mode, force_for(mode, hint_force), min(ladder.tempo for ladder in ladders), self.recorded + 1, probe
         )
         reason = self._reason(kind, span)
         return _Planned(replace(step, explanation=explain(self.piece, self.last, step, reason)), kind)
@@ -377,7 +385,7 @@ class DynamicSchedule:
 
     def record(self, result: AttemptResult) -> None:
         planned = self.planned
-        if planned is None or result.step != planned.step:
+        if planned is None or not _same_attempt(result.step, planned.step):
             raise ValueError("record() takes the result of the step next() returned, once")
         done_before = {k for k in range(len(self.ladders)) if self._done(k)}
         judged = self.piece.judged(result)
@@ -482,15 +490,16 @@ class StaticSchedule:
         self.piece = _Piece(plan, score)
         modes = tuple(mode for mode in MODES if mode in plan.guidance.modes)
         helped, alone = modes[0], modes[-1]
-        guided_force = _force(helped, FULL_FORCE)
+        guided_force = force_for(helped, FULL_FORCE)
+        alone_force = force_for(alone, plan.guidance.hint_force_permille)
         reps = max(1, plan.guidance.max_attempts)
         planned: list[tuple[Span, str, int, bool, str]] = []
         for k in range(len(self.piece.bars)):
             span = self.piece.span(k, k)
             planned += [(span, helped, guided_force, False, f"practise them {reps} times")] * reps
-            planned.append((span, alone, _force(alone, plan.guidance.hint_force_permille), True, "now from memory"))
+            planned.append((span, alone, alone_force, True, "now from memory"))
         whole = self.piece.whole
-        planned.append((whole, alone, _force(alone, plan.guidance.hint_force_permille), True, "the whole, from memory"))
+        planned.append((whole, alone, alone_force, True, "the whole, from memory"))
         self.steps: list[Step] = []
         for number, (span, mode, force, probe, reason) in enumerate(planned, start=1):
             step = Step(span, mode, force, 100, number, probe)
@@ -503,7 +512,8 @@ class StaticSchedule:
         return self.steps[self.recorded] if self.recorded < len(self.steps) else None
 
     def record(self, result: AttemptResult) -> None:
-        if result.step != self.next():
+        planned = self.next()
+        if planned is None or not _same_attempt(result.step, planned):
             raise ValueError("record() takes the result of the step next() returned, once")
         self.windows.add(self.piece.judged(result))
         self.recorded += 1
@@ -521,6 +531,7 @@ __all__ = [
     "Span",
     "StaticSchedule",
     "Step",
+    "force_for",
     "schedule_for",
     "segment_of",
     "unguided",

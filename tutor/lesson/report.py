@@ -31,10 +31,18 @@ class AttemptLine:
     first_error: str  # the first graded note's reason (or an extra note's), "" when clean
     extra_notes: int
     truth_clean: int | None  # the simulator's truth: notes truly played without an error (None: a person played)
+    user_directed: bool = False  # the student asked for it (a repeat): not the schedule's, not in the fading
 
     @classmethod
     def build(
-        cls, step: Step, bpm: float, span: SpanScore, report: PieceReport, result: AttemptResult, truth: dict | None
+        cls,
+        step: Step,
+        bpm: float,
+        span: SpanScore,
+        report: PieceReport,
+        result: AttemptResult,
+        truth: dict | None,
+        user_directed: bool = False,
     ) -> AttemptLine:
         graded = report.to_json()
         for note in graded["notes"]:
@@ -62,7 +70,8 @@ class AttemptLine:
         reasons = [reason for note in graded["notes"] for reason in note["reasons"]]
         reasons += [extra["reason"] for extra in graded["extra_notes"]]
         truth_clean = None if truth is None else sum(not note["errors"] for note in truth["notes"])
-        return cls(step, bpm, row, reasons[0] if reasons else "", len(graded["extra_notes"]), truth_clean)
+        first_error = reasons[0] if reasons else ""
+        return cls(step, bpm, row, first_error, len(graded["extra_notes"]), truth_clean, user_directed)
 
     @property
     def guidance(self) -> str:
@@ -71,7 +80,7 @@ class AttemptLine:
 
     def text(self) -> str:
         row = self.row
-        probe = " (test)" if self.step.probe else ""
+        probe = " (test)" if self.step.probe else " (yours)" if self.user_directed else ""
         said = f"attempt {row.number}{probe}: {self.step.span.label}, {self.guidance}, {self.bpm:.0f} bpm: "
         said += f"{row.clean_notes}/{row.notes} notes right"
         return f"{said}; {self.first_error}" if self.first_error else said
@@ -92,6 +101,7 @@ class AttemptLine:
             "help_requested": row.help_requested,
             "explanation": row.explanation,
             "truth_clean": self.truth_clean,
+            "user_directed": self.user_directed,
             "grades": [{"index": grade["index"], "errors": grade["errors"]} for grade in row.grades],
         }
 
@@ -128,10 +138,11 @@ class LessonReport:
         return cls(plan.title, student, tuple(attempts), dict(mastery), labels, tuple(reviews), lines, started, ended)
 
     def fading(self) -> dict[int, list[str]]:
-        """Per plan segment practised alone, the guidance of each of its attempts in order: fading at a glance."""
+        """Per plan segment practised alone, the guidance of each of the schedule's attempts at it in order (the
+        student's own repeats left out): fading at a glance."""
         out: dict[int, list[str]] = {}
         for line in self.attempts:
-            if line.step.span.first == line.step.span.last:
+            if line.step.span.first == line.step.span.last and not line.user_directed:
                 out.setdefault(line.step.span.first, []).append(line.guidance)
         return out
 

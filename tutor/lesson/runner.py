@@ -6,6 +6,12 @@ is played (`GradedTimeline`), guides through the session's haptics (`GuidanceCon
 coaches breathing when the student sings, and hands the attempt's result back to the schedule and the store. At the
 end the review scheduler rates each practised segment and says when it comes back. Nothing here talks to a
 transport: the session and the performer are all it touches.
+
+With a `LessonControl` the student steers (docs: the control's module): between attempts the runner waits out a
+pause, plays the demos asked for, runs the repeats asked for (graded, reported and stored, never given to the
+schedule: they are the student's choice, not the schedule's evidence), and applies the student's mode, force and
+tempo to the schedule's step, which then judges the step as applied. A pause or stop during an attempt ends it at
+once: the haptics are released and the attempt is discarded (neither given to the schedule nor stored).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flutex.host.breath.calibration import Calibration
-from flutex.host.errors import FlutexError
+from flutex.host.errors import FlutexError, UsageError
 from flutex.host.link.events import LinkLost
 from flutex.host.session.events import Stamped
 from flutex.host.session.session import Session
@@ -27,11 +33,22 @@ from flutex.tutor.assess.live import GradedTimeline
 from flutex.tutor.assess.report import PieceReport
 from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.breathing import BreathCoach, BreathFeedback
+from flutex.tutor.lesson.control import LessonControl
+from flutex.tutor.lesson.demo import Speaker, demonstrate
 from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted
 from flutex.tutor.lesson.guidance import GuidanceController, HelpRequested
 from flutex.tutor.lesson.metronome import clicks
 from flutex.tutor.lesson.plan import LessonPlan
-from flutex.tutor.lesson.policy import AttemptResult, NoteOutcome, Span, Step, schedule_for, segment_of
+from flutex.tutor.lesson.policy import (
+    AttemptResult,
+    NoteOutcome,
+    Schedule,
+    Span,
+    Step,
+    force_for,
+    schedule_for,
+    segment_of,
+)
 from flutex.tutor.lesson.report import AttemptLine, LessonReport
 from flutex.tutor.lesson.review import Reviews, rating_for
 from flutex.tutor.lesson.span import SpanScore, cut
@@ -65,6 +82,8 @@ class LessonSetup:
     store: Store | None = None
     voice: bool = False
     breath_calibration: Calibration | None = None
+    control: LessonControl | None = None  # the student's requests during the lesson (the action surface's)
+    speaker: Speaker | None = None  # plays the demos' sound (None: demos press the fingers only)
     say: Callable[[str], None] = lambda _line: None  # a line for the student (explanations, results)
     on_event: Callable[[Stamped], None] = lambda _stamped: None  # graded notes and clicks, as they happen
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())  # wall time: reviews, store
@@ -97,23 +116,46 @@ class LessonRunner:
         schedule = schedule_for(plan, setup.fitted.score, prior, due)
         lesson_id = store.begin_lesson(setup.student, setup.plan_ref, setup.device, started) if store else None
         setup.session.timeline.add_listener(self._note_loss)
-        results: list[AttemptResult] = []
+        control = setup.control
+        results: list[AttemptResult] = []  # the schedule's attempts only: the student's repeats rate no review
         lines: list[AttemptLine] = []
         breath: list[BreathFeedback] = []
         deadline = None if plan.minutes is None else setup.session.clock.now() + plan.minutes * 60.0
-        while (step := schedule.next()) is not None:
+        while True:
+            if control is not None:
+                between_s = setup.session.clock.now()
+                if not await self._between_attempts(control, schedule):
+                    setup.say("stopped at the student's request: the lesson ends here")
+                    break
+                if deadline is not None:  # the plan's minutes are playing time: pauses and demos do not count
+                    deadline += setup.session.clock.now() - between_s
             if deadline is not None and setup.session.clock.now() >= deadline:
                 setup.say(f"time is up ({plan.minutes:g} min): the lesson ends here")
                 break
-            result, line, coached = await self._attempt(step)
-            schedule.record(result)
-            results.append(result)
+            step = self._repeat_step(control, schedule) if control is not None else None
+            user_directed = step is not None
+            if step is None:
+                planned = schedule.next()
+                if planned is None:
+                    break
+                step = planned if control is None else control.apply(planned, plan.guidance.hint_force_permille)
+            # numbered in the lesson (repeats included); the schedule gets its own number back
+            played = await self._attempt(dataclasses.replace(step, attempt=len(lines) + 1), user_directed)
+            if played is None:  # paused or stopped during it: discarded
+                continue
+            result, line, coached = played
+            if not user_directed:
+                schedule.record(dataclasses.replace(result, step=step))
+                results.append(result)
             lines.append(line)
             setup.say(line.text())
             if coached is not None:
                 breath.append(coached)
                 for said in coached.lines():
                     setup.say(f"  {said}")
+            if control is not None:
+                control.attempt_finished(line)
+                control.breath = coached
             if store is not None and lesson_id is not None:
                 store.record_attempt(lesson_id, line.row)
         mastery = schedule.mastery()
@@ -126,12 +168,85 @@ class LessonRunner:
         if store is not None and lesson_id is not None:
             store.save_cards(setup.student, setup.plan_ref.digest, reviews.cards())
             store.finish_lesson(lesson_id, report.summary())
+        if control is not None:
+            control.report = report
         return report
 
-    async def _attempt(self, step: Step) -> tuple[AttemptResult, AttemptLine, BreathFeedback | None]:
-        setup, plan, session = self.setup, self.setup.plan, self.setup.session
+    async def _between_attempts(self, control: LessonControl, schedule: Schedule) -> bool:
+        """Between two attempts: wait out a pause, play the demos asked for; False when the student stopped."""
+        while not control.stopped:
+            await control.wait_if_paused()
+            demo = control.next_demo()
+            if control.stopped or demo is None:
+                break
+            bpm = self._bpm(self._tempo_now(control, schedule))
+            shown = asyncio.ensure_future(
+                demonstrate(
+                    self.setup.session,
+                    self.setup.fitted,
+                    self._segment_of,
+                    *demo,
+                    bpm,
+                    self.setup.speaker,
+                    fingers=not self.setup.voice,
+                )
+            )
+            interrupted = asyncio.ensure_future(control.wait_interrupted())
+            await asyncio.wait((shown, interrupted), return_when=asyncio.FIRST_COMPLETED)
+            interrupted.cancel()
+            if not shown.done():
+                shown.cancel()
+                await asyncio.gather(shown, return_exceptions=True)
+                self.setup.say("demo cut short")
+                continue
+            try:
+                self.setup.say(shown.result())
+            except UsageError as error:
+                self.setup.say(str(error))
+        return not control.stopped
+
+    def _repeat_step(self, control: LessonControl, schedule: Schedule) -> Step | None:
+        """The student's next repeat as a step (None when none is asked for, or its bars hold no note: said). The
+        plan's start mode at the tempo the schedule would play next, then the student's overrides: a repeat is
+        the student's own practice, so it starts from the plan's settings rather than any one segment's ladder."""
+        while (bars := control.next_repeat()) is not None:
+            first_bar, last_bar = bars
+            notes = self.setup.fitted.score.notes
+            segments = {k for i, k in self._segment_of.items() if first_bar <= notes[i].bar <= last_bar}
+            if not segments:
+                self.setup.say(f"bars {first_bar}-{last_bar} hold no note of the lesson's segments: not repeated")
+                continue
+            guidance = self.setup.plan.guidance
+            span = Span(min(segments), max(segments), first_bar, last_bar)
+            base = Step(
+                span,
+                guidance.start,
+                force_for(guidance.start, guidance.hint_force_permille),
+                self._tempo_now(None, schedule),
+                0,
+                explanation=f"{span.label}: again, as you asked",
+            )
+            applied = control.apply(base, guidance.hint_force_permille)
+            return dataclasses.replace(applied, explanation=applied.explanation or base.explanation)
+        return None
+
+    def _tempo_now(self, control: LessonControl | None, schedule: Schedule) -> int:
+        """The tempo (percent of the target) the lesson plays at now: the student's, else the schedule's next step's,
+        else the target's."""
+        chosen = control.overrides().get("tempo_percent") if control is not None else None
+        upcoming = schedule.next()
+        return chosen or (upcoming.tempo_percent if upcoming is not None else 100)
+
+    def _bpm(self, tempo_percent: int) -> float:
+        return self.setup.plan.tempo.bpm(tempo_percent, self.setup.fitted.score.tempos[0].bpm)
+
+    async def _attempt(
+        self, step: Step, user_directed: bool = False
+    ) -> tuple[AttemptResult, AttemptLine, BreathFeedback | None] | None:
+        """Run one attempt; None when the student paused or stopped during it (it is then discarded)."""
+        setup, plan, session, control = self.setup, self.setup.plan, self.setup.session, self.setup.control
         timeline = session.timeline
-        bpm = plan.tempo.bpm(step.tempo_percent, setup.fitted.score.tempos[0].bpm)
+        bpm = self._bpm(step.tempo_percent)
         span = cut(setup.fitted, self._segment_of, step.span.first_bar, step.span.last_bar, bpm)
         beat_s = 60.0 / bpm
         beat0_s = session.clock.now() + SETUP_S + plan.count_in_beats * beat_s
@@ -177,9 +292,14 @@ class LessonRunner:
         score = span.fitted.score
         due = clicks(beat0_s, bpm, plan.count_in_beats, score.length_beats, score.beats_per_bar, plan.click)
         end_s = beat0_s + span.seconds + TAIL_S
-        helped = False
+        helped = interrupted = False
+        if control is not None:
+            control.current, control.current_bpm = step, bpm
         try:
             while session.clock.now() < end_s and not any(loss.final for loss in self._lost):
+                if control is not None and control.interrupted:
+                    interrupted = True
+                    break
                 now = session.clock.now()
                 while due and due[0].t_s <= now:
                     click = due.pop(0)
@@ -194,7 +314,12 @@ class LessonRunner:
             for remove in listeners:
                 remove()
             if controller is not None:
-                session.haptics.release("attempt over")
+                session.haptics.release("cut short by the student" if interrupted else "attempt over")
+            if control is not None:
+                control.current = control.current_bpm = None
+        if interrupted:
+            setup.say(f"attempt {step.attempt} cut short: not counted")
+            return None
         if any(loss.final for loss in self._lost):
             raise FlutexError(f"lost the board: {self._lost[-1].reason}")
         report = grader.finish()
@@ -208,7 +333,7 @@ class LessonRunner:
                 AttemptEnded(step.attempt, clean, len(result.notes), result.extra_notes, result.placed_notes, helped),
             )
         )
-        line = AttemptLine.build(step, bpm, span, report, result, truth)
+        line = AttemptLine.build(step, bpm, span, report, result, truth, user_directed)
         return result, line, None if coach is None else coach.summary()
 
     def _note_loss(self, stamped: Stamped) -> None:

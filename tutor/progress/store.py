@@ -26,6 +26,8 @@ CSV_COLUMNS = (
     "last_segment", "mode", "force_permille", "tempo_bpm", "probe", "notes", "clean_notes", "points", "possible",
     "errors", "guided_notes", "help_requested", "explanation",
 )  # fmt: skip
+NOTES_KEPT = 50  # learner notes kept per student: the newest; older ones are deleted as new ones come
+MAX_NOTE_CHARS = 500
 LESSON_SUMS = """
     SELECT l.id AS lesson, s.name AS student, p.title AS plan, p.path AS plan_path, l.device, l.started,
            l.finished, l.summary, COUNT(a.id) AS attempts,
@@ -225,9 +227,40 @@ class Store:
             writer.writerow({**row, "probe": bool(row["probe"]), "help_requested": bool(row["help_requested"])})
         return len(rows)
 
+    def remember(self, student: str, fact: str, kind: str = "note") -> None:
+        """Keep a short fact about the student (the learner memory: what helps them, what they asked for); only
+        the newest NOTES_KEPT are kept, so the memory stays small however many lessons there are."""
+        text = " ".join(fact.split())
+        if not text or len(text) > MAX_NOTE_CHARS:
+            raise StoreError(f"a learner note must be 1 to {MAX_NOTE_CHARS} characters, not {len(text)}")
+        with self.database.transaction() as transaction:
+            student_id = _student_id(transaction, student)
+            transaction.execute(
+                "INSERT INTO learner_notes (student_id, kind, fact, created) VALUES (?, ?, ?, ?)",
+                (student_id, kind, text, _iso(datetime.now(UTC))),
+            )
+            transaction.execute(
+                "DELETE FROM learner_notes WHERE student_id = ? AND id NOT IN "
+                "(SELECT id FROM learner_notes WHERE student_id = ? ORDER BY id DESC LIMIT ?)",
+                (student_id, student_id, NOTES_KEPT),
+            )
+
+    def memory(self, student: str, limit: int = 20) -> list[str]:
+        """The student's newest `limit` learner notes, oldest first; a note of another kind than "note" is
+        prefixed with it ("asked: slower please")."""
+        if limit < 1:
+            return []
+        with self.database.transaction(write=False) as transaction:
+            rows = transaction.rows(
+                "SELECT n.kind, n.fact FROM learner_notes n JOIN students s ON s.id = n.student_id "
+                "WHERE s.name = ? ORDER BY n.id DESC LIMIT ?",
+                (student, limit),
+            )
+        return [row["fact"] if row["kind"] == "note" else f"{row['kind']}: {row['fact']}" for row in reversed(rows)]
+
     def forget(self, student: str) -> bool:
         """Delete the student and everything recorded about them (lessons, attempts, grades, cards, mastery,
-        assignments); False when there was no such student. Plans, which name no one, stay."""
+        assignments, learner notes); False when there was no such student. Plans, which name no one, stay."""
         with self.database.transaction() as transaction:
             return bool(transaction.rows("DELETE FROM students WHERE name = ? RETURNING id", (student,)))
 

@@ -1,0 +1,169 @@
+"""Flute X GPT, measured: the offline agent on phrasings it was not built on, and the demo loop beside a model
+that is slow, streaming or down.
+
+1. Held-out accuracy. `benchmarks/agent_heldout.toml` was written by someone who never saw the offline parser
+   (`flutex.agent.intents`), from the action catalog alone. Each message goes through the whole agent as
+   `flutex chat --once TEXT --dry-run` does (parser, consent gate, validation); a case is right when the calls that
+   would run equal the expected ones as a multiset, both sides normalised by the catalog (`parse_call`), comparing
+   only names for `explain` and `remember` (their text is free). Prints accuracy overall, on requests, on messages
+   that must do nothing, and per action, and every miss.
+2. Loop timing. `flutex demo`'s loop (the real firmware on the simulator, the session, the echo reaction) runs for
+   `--seconds` alone (the baseline), then beside an agent that talks without pause to a scripted OpenAI-compatible
+   server on loopback (the real `openai` client) that is slow and streaming (2 s of silence, then 300 pieces),
+   hanging (answers nothing: the client times out and retries), or down (a closed port). Prints the loop's latency
+   (p50, p99, on the board's clock) and rates, with ratios to the baseline, and how many turns the agent took.
+
+Usage: python benchmarks/agent.py [--seconds 15] [--skip-loop] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import socket
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the scripted server is the tests' own (tests/chat_server.py): one server, not two
+
+from flutex.agent.agent import Agent  # noqa: E402
+from flutex.agent.backend import BackendError  # noqa: E402
+from flutex.agent.config import BackendConfig  # noqa: E402
+from flutex.agent.openai_backend import OpenAIBackend  # noqa: E402
+from flutex.host.commands.chat import ChatHost, choose_backend, new_agent  # noqa: E402
+from flutex.host.commands.demo import run_session  # noqa: E402
+from flutex.tutor.actions.catalog import call_json, parse_call  # noqa: E402
+from flutex.tutor.actions.surface import Tutor  # noqa: E402
+from tests.chat_server import ChatServer, Hang, Text  # noqa: E402
+
+HELDOUT = ROOT / "benchmarks" / "agent_heldout.toml"
+NAME_ONLY = ("explain", "remember")  # free text: only the action counts
+
+
+def normalised(name: str, arguments: dict[str, Any]) -> tuple[str, str]:
+    if name in NAME_ONLY:
+        return name, ""
+    return name, json.dumps(call_json(parse_call(name, arguments))["arguments"], sort_keys=True)
+
+
+async def heldout_accuracy() -> dict[str, Any]:
+    cases = tomllib.loads(HELDOUT.read_text())["case"]
+    backend = choose_backend("local", None)
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses = []
+    for case in cases:
+        agent = new_agent(backend, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
+        result = await agent.turn(case["text"])
+        got = Counter(normalised(c["name"], c["arguments"]) for c in result.to_json(backend.name)["tool_calls"])
+        want = Counter(normalised(c["name"], c.get("arguments", {})) for c in case["calls"])
+        kind = "none" if not want else ("two" if sum(want.values()) > 1 else next(iter(want))[0])
+        total[kind] += 1
+        if got == want:
+            right[kind] += 1
+        else:
+            misses.append({"text": case["text"], "want": sorted(want), "got": sorted(got)})
+    requests = [k for k in total if k != "none"]
+    return {
+        "cases": sum(total.values()),
+        "accuracy": sum(right.values()) / sum(total.values()),
+        "requests": sum(right[k] for k in requests) / sum(total[k] for k in requests),
+        "no_action": right["none"] / total["none"] if total["none"] else None,
+        "per_kind": {k: f"{right[k]}/{total[k]}" for k in sorted(total)},
+        "misses": misses,
+    }
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def chatter(agent: Agent, turns: list[int], errors: list[int]) -> None:
+    """An agent talking without pause, as a student waiting on a slow model would keep it."""
+    while True:
+        try:
+            await agent.turn("how am I doing, and what should I practise next?")
+            turns[0] += 1
+        except BackendError:
+            errors[0] += 1
+
+
+async def loop_with(seconds: float, url: str | None, script: list[Any] | None, server: ChatServer | None) -> dict:
+    task = None
+    turns, errors = [0], [0]
+    if url is not None:
+        backend = OpenAIBackend(BackendConfig(base_url=url, model="bench", api_key=None, timeout_s=1.0, max_retries=2))
+        agent = new_agent(backend, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
+        if server is not None and script is not None:
+            server.script(*script)
+        task = asyncio.create_task(chatter(agent, turns, errors))
+    try:
+        summary = await run_session("sim://", seconds, progress=False)
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return {
+        "p50_ms": summary["loop_latency_ms"]["p50"],
+        "p99_ms": summary["loop_latency_ms"]["p99"],
+        "rates_hz": summary["rates_hz"],
+        "frames_lost": summary["frames_lost"],
+        "agent_turns": turns[0],
+        "agent_errors": errors[0],
+    }
+
+
+async def loop_timing(seconds: float) -> dict[str, Any]:
+    runs: dict[str, Any] = {"baseline": await loop_with(seconds, None, None, None)}
+    with ChatServer() as server:
+        slow = [Text(*(["la "] * 300), delay_s=2.0) for _ in range(int(seconds) + 5)]
+        runs["slow, streaming"] = await loop_with(seconds, server.url, slow, server)
+    with ChatServer() as server:
+        runs["hanging"] = await loop_with(seconds, server.url, [Hang() for _ in range(200)], server)
+    runs["down"] = await loop_with(seconds, f"http://127.0.0.1:{closed_port()}/v1", None, None)
+    base = runs["baseline"]
+    for run in runs.values():
+        run["p99_ratio"] = round(run["p99_ms"] / base["p99_ms"], 2) if base["p99_ms"] else None
+        run["flute_rate_ratio"] = round(run["rates_hz"]["flute"] / base["rates_hz"]["flute"], 4)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15.0, help="each loop run's length (default 15)")
+    parser.add_argument("--skip-loop", action="store_true", help="only the held-out accuracy")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"heldout": asyncio.run(heldout_accuracy())}
+    if not args.skip_loop:
+        results["loop"] = asyncio.run(loop_timing(args.seconds))
+    if args.json:
+        print(json.dumps(results))
+        return
+    held = results["heldout"]
+    print(f"offline agent on {held['cases']} held-out messages: {held['accuracy']:.1%} right")
+    print(f"  requests {held['requests']:.1%}, messages that must do nothing {held['no_action']:.1%}")
+    print("  per kind: " + ", ".join(f"{k} {v}" for k, v in held["per_kind"].items()))
+    for miss in held["misses"]:
+        print(f"  miss: {miss['text']!r}: wanted {miss['want']}, got {miss['got']}")
+    for name, run in results.get("loop", {}).items():
+        print(
+            f"loop {name:16s} p50 {run['p50_ms']:7.2f} ms  p99 {run['p99_ms']:7.2f} ms (x{run['p99_ratio']})  "
+            f"flute {run['rates_hz']['flute']:.2f} Hz (x{run['flute_rate_ratio']})  "
+            f"belt {run['rates_hz']['belt']:.2f} Hz  lost {run['frames_lost']}  "
+            f"agent turns {run['agent_turns']}, errors {run['agent_errors']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
