@@ -63,13 +63,16 @@ class Agent:
         tutor: Tutor,
         budget_tokens: int = DEFAULT_BUDGET_TOKENS,
         asked: Callable[[str], bool] = asks_for_action,
+        rules: Backend | None = None,
     ) -> None:
         """`asked`: whether a student's message asks for a change (the consent gate); give it the names of the
         pieces and plans (`functools.partial(asks_for_action, pieces=..., plans=...)`) so "let's do ode to joy"
-        counts as asking."""
+        counts as asking. `rules`: when given (the offline rules), they turn the student's words into actions and
+        the model only talks about them and proposes: every lesson-changing call of the model's waits for a yes."""
         self.backend = backend
         self.tutor = tutor
         self.asked = asked
+        self.rules = rules
         self.conversation = Conversation(budget_tokens)
         self.pending: Proposal | None = None
         self.declined: set[str] = set()
@@ -83,32 +86,42 @@ class Agent:
         self.conversation.add_user(text)
         asked = self.asked(text)
         result = TurnResult("")
+        if self.rules is not None:  # the rules act on the student's words; the model then talks and proposes
+            understood = await self.rules.complete(self._prompt(), self._tools)
+            if understood.tool_calls:
+                await self._run_calls(understood, asked, result)
+            asked = False
         for _ in range(MAX_ROUNDS):
             room = MAX_CALLS_PER_TURN - len(result.calls)
-            completion = await self.backend.complete(
-                self.conversation.messages(self.tutor.state().compact(), self.tutor.memory()),
-                self._tools if room > 0 else [],
-                on_text,
-            )
-            self.conversation.add(_assistant_message(completion))
+            completion = await self.backend.complete(self._prompt(), self._tools if room > 0 else [], on_text)
             if not completion.tool_calls:
+                self.conversation.add(_assistant_message(completion))
                 result.reply = completion.text
                 break
-            waited = False
-            for call in completion.tool_calls:
-                record = await self._run(call.name, call.arguments, asked, room=MAX_CALLS_PER_TURN - len(result.calls))
-                result.calls.append(record)
-                waited = waited or (call.name == "wait" and record.ok)
-                self.conversation.add(
-                    {"role": "tool", "tool_call_id": call.id, "content": _result_text(record)[:MAX_RESULT_CHARS]}
-                )
-            if waited:
+            if await self._run_calls(completion, asked, result):
                 result.reply = completion.text
                 break
         result.proposal = None if self.pending is None else self.pending.question
         if result.proposal and result.proposal not in result.reply:
             result.reply = f"{result.reply} {result.proposal}".strip()
         return result
+
+    def _prompt(self) -> list[dict[str, Any]]:
+        return self.conversation.messages(self.tutor.state().compact(), self.tutor.memory())
+
+    async def _run_calls(self, completion: Completion, asked: bool, result: TurnResult) -> bool:
+        """Run a completion's calls (each through the guards) and give the model their results; True when one of
+        them handed the turn back to the student (`wait`)."""
+        self.conversation.add(_assistant_message(completion))
+        waited = False
+        for call in completion.tool_calls:
+            record = await self._run(call.name, call.arguments, asked, room=MAX_CALLS_PER_TURN - len(result.calls))
+            result.calls.append(record)
+            waited = waited or (call.name == "wait" and record.ok)
+            self.conversation.add(
+                {"role": "tool", "tool_call_id": call.id, "content": _result_text(record)[:MAX_RESULT_CHARS]}
+            )
+        return waited
 
     def offer(self) -> str | None:
         """A proposal from what the lesson shows (after an attempt), as a question; None when there is none."""
@@ -133,7 +146,8 @@ class Agent:
     def _hold(self, action: Action, arguments: dict[str, Any]) -> CallRecord:
         """A lesson-changing call the student did not ask for: offered as a proposal, run only on their yes."""
         held = [] if self.pending is None else [parse_call(name, given) for name, given in self.pending.calls]
-        held.append(action)
+        if action not in held:  # a model repeating itself asks once
+            held.append(action)
         held.sort(key=lambda call: call.NAME == "stop")  # whatever else was asked applies to the lesson before it ends
         question = "Shall I " + " and ".join(call.describe() for call in held) + "?"
         calls = tuple((call.NAME, call_json(call)["arguments"]) for call in held)

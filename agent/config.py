@@ -24,8 +24,16 @@ ENV_MODEL = "FLUTEX_LLM_MODEL"
 ENV_API_KEY = "FLUTEX_LLM_API_KEY"
 ENV_TIMEOUT_S = "FLUTEX_LLM_TIMEOUT_S"
 ENV_MAX_RETRIES = "FLUTEX_LLM_MAX_RETRIES"
+ENV_ACTIONS = "FLUTEX_LLM_ACTIONS"
+ENV_MAX_TOKENS = "FLUTEX_LLM_MAX_TOKENS"
+ENV_TEMPERATURE = "FLUTEX_LLM_TEMPERATURE"
 ENV_OPENAI_KEY = "OPENAI_API_KEY"  # honoured only for a configured server: other tools set it too
-FILE_KEYS = ("base_url", "model", "api_key_env", "api_key", "timeout_s", "max_retries")
+FILE_KEYS = (
+    "base_url", "model", "api_key_env", "api_key", "timeout_s", "max_retries", "actions", "max_tokens", "temperature",
+)  # fmt: skip
+# Who turns a student's request into actions: the model (through validated tool calls, behind the consent gate), or
+# the offline rules, the model then only talking and proposing (for small local models that call tools wildly).
+ACTIONS = ("model", "rules")
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,11 @@ class BackendConfig:
     timeout_s: float = 30.0  # the longest silence accepted from the server: connecting, or between streamed pieces
     max_retries: int = 2  # after the first attempt, on a timeout, a refused connection, 429 or 5xx
     key_source: str | None = None  # where the key came from ("FLUTEX_LLM_API_KEY"), named when the server refuses it
+    actions: str = "model"  # ACTIONS: "rules" leaves actions to the offline rules; the model talks and proposes
+    # sent only when set: a small local model needs a cap and a low temperature or it rambles until its context is
+    # full, while some hosted models refuse either parameter
+    max_tokens: int | None = None
+    temperature: float | None = None
 
 
 def default_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -57,6 +70,9 @@ def load_config(environ: Mapping[str, str] = os.environ, path: Path | None = Non
         "model": _from_env_or_file(environ, ENV_MODEL, file_values, "model", file_name),
         "timeout_s": _from_env_or_file(environ, ENV_TIMEOUT_S, file_values, "timeout_s", file_name),
         "max_retries": _from_env_or_file(environ, ENV_MAX_RETRIES, file_values, "max_retries", file_name),
+        "actions": _from_env_or_file(environ, ENV_ACTIONS, file_values, "actions", file_name),
+        "max_tokens": _from_env_or_file(environ, ENV_MAX_TOKENS, file_values, "max_tokens", file_name),
+        "temperature": _from_env_or_file(environ, ENV_TEMPERATURE, file_values, "temperature", file_name),
     }
     base_url, base_url_origin = settings["base_url"]
     model, model_origin = settings["model"]
@@ -77,6 +93,9 @@ def load_config(environ: Mapping[str, str] = os.environ, path: Path | None = Non
         timeout_s=_checked_timeout(*settings["timeout_s"]),
         max_retries=_checked_retries(*settings["max_retries"]),
         key_source=key_source,
+        actions=_checked_actions(*settings["actions"]),
+        max_tokens=_checked_max_tokens(*settings["max_tokens"]),
+        temperature=_checked_temperature(*settings["temperature"]),
     )
 
 
@@ -172,6 +191,32 @@ def _checked_retries(value: Any, origin: str) -> int:
     if not math.isfinite(number) or number != int(number) or number < 0:
         raise UsageError(f"{origin} must be a whole number of retries (0 or more) such as 2, not {value!r}")
     return int(number)
+
+
+def _checked_actions(value: Any, origin: str) -> str:
+    if value is None:
+        return BackendConfig.actions
+    if value not in ACTIONS:
+        raise UsageError(f"{origin} must be one of {', '.join(ACTIONS)}, not {value!r}")
+    return value
+
+
+def _checked_max_tokens(value: Any, origin: str) -> int | None:
+    if value is None:
+        return None
+    number = _number(value, origin, "a whole number of tokens such as 300")
+    if not math.isfinite(number) or number != int(number) or number < 1:
+        raise UsageError(f"{origin} must be a whole number of tokens (1 or more) such as 300, not {value!r}")
+    return int(number)
+
+
+def _checked_temperature(value: Any, origin: str) -> float | None:
+    if value is None:
+        return None
+    number = _number(value, origin, "a number from 0 to 2 such as 0.2")
+    if not 0.0 <= number <= 2.0:
+        raise UsageError(f"{origin} must be a number from 0 to 2 such as 0.2, not {value!r}")
+    return number
 
 
 def _number(value: Any, origin: str, expected: str) -> float:

@@ -55,6 +55,8 @@ class OpenAIBackend:
                 model=self._config.model,
                 messages=cast(Any, messages),  # plain dicts in the chat-completions format, as the agent builds them
                 tools=cast(Any, tools) if tools else openai.omit,  # OpenAI refuses an empty list
+                max_tokens=_or_omit(self._config.max_tokens),
+                temperature=_or_omit(self._config.temperature),
                 stream=True,
             )
             async with stream:
@@ -235,3 +237,8 @@ def _server_says(body: object) -> str:
     if len(line) > SERVER_TEXT_CHARS:
         line = line[: SERVER_TEXT_CHARS - 3] + "..."
     return f" (the server says: {line})"
+
+
+def _or_omit(value: Any) -> Any:
+    """A setting as the client takes it: left out of the request when not configured."""
+    return openai.omit if value is None else value

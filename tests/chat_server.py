@@ -34,13 +34,15 @@ class Reply:
 
 @dataclass(frozen=True)
 class Text(Reply):
-    """An assistant message; streamed, each piece is one delta."""
+    """An assistant message; streamed, each piece is one delta, `gap_s` apart (a model generating slowly)."""
 
     pieces: tuple[str, ...]
+    gap_s: float
 
-    def __init__(self, *pieces: str, delay_s: float = 0.0) -> None:
+    def __init__(self, *pieces: str, delay_s: float = 0.0, gap_s: float = 0.0) -> None:
         object.__setattr__(self, "pieces", pieces)
         object.__setattr__(self, "delay_s", delay_s)
+        object.__setattr__(self, "gap_s", gap_s)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,10 @@ class _ChatHandler(BaseHTTPRequestHandler):
             return
         stream = isinstance(body, dict) and body.get("stream") is True
         model = body.get("model", "") if isinstance(body, dict) else ""
-        self._answer(reply, stream, model)
+        try:
+            self._answer(reply, stream, model)
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up (it timed out, or was cancelled)
+            self.close_connection = True
 
     def _answer(self, reply: Reply, stream: bool, model: str) -> None:
         if isinstance(reply, HttpError):
@@ -207,6 +212,8 @@ class _ChatHandler(BaseHTTPRequestHandler):
         self._send_chunk(_chunk(model, {"role": "assistant", "content": ""}))
         if isinstance(reply, Text):
             for piece in reply.pieces:
+                if self.script.stopping.wait(reply.gap_s):
+                    return
                 self._send_chunk(_chunk(model, {"content": piece}))
             finish = "stop"
         else:

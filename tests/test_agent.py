@@ -15,11 +15,12 @@ from test_actions_surface import Host, finished_attempt
 
 from flutex.agent.agent import MAX_CALLS_PER_TURN, Agent
 from flutex.agent.backend import BackendError
-from flutex.agent.config import BackendConfig
+from flutex.agent.config import BackendConfig, load_config
 from flutex.agent.context import Conversation, tokens
 from flutex.agent.local import LocalBackend
 from flutex.agent.openai_backend import OpenAIBackend
 from flutex.agent.proposals import REPEATED_FAILURES, propose
+from flutex.host.errors import UsageError
 from flutex.tutor.actions.state import AttemptSummary, LiveState
 from flutex.tutor.actions.surface import Tutor
 from flutex.tutor.lesson.plan import PLANS_DIR
@@ -194,3 +195,32 @@ async def test_the_offline_agent_goes_through_the_same_loop():
     assert sorted(c.name for c in result.calls) == ["set_mode", "set_tempo"]
     assert host._control.overrides() == {"tempo_percent": 60, "mode": "free"}
     assert result.reply
+
+
+async def test_with_the_rules_acting_the_model_only_talks_and_proposes():
+    """`actions = "rules"` (small local models): the rules run what the student asked; the model's own calls,
+    however many and however wrong, wait for a yes, and asking the same thing twice asks once."""
+    with ChatServer() as server:
+        wrong = Call("set_mode", {"mode": "guided"})
+        server.script(ToolCalls([wrong, wrong, wrong]), Text("Sixty it is."))
+        host = Host()
+        tutor = Tutor(host)
+        assert (await tutor.call("start_lesson", {"plan": "first_lesson"})).ok
+        agent = Agent(backend_at(server), tutor, rules=LocalBackend())
+        result = await agent.turn("slow down to 60 percent please")
+        assert host._control.overrides() == {"tempo_percent": 60}  # the rules' call ran; the model's did not
+        assert (result.calls[0].name, result.calls[0].executed) == ("set_tempo", True)
+        assert not any(c.executed for c in result.calls[1:])
+        assert result.proposal == "Shall I set the guidance to guided from the next attempt?"
+        assert result.reply.startswith("Sixty it is.")
+        assert "set_tempo" in json.dumps(server.requests[0].body["messages"])  # the model heard what was done
+
+
+def test_who_acts_is_a_setting(tmp_path):
+    server = {"FLUTEX_LLM_BASE_URL": "http://127.0.0.1:1/v1", "FLUTEX_LLM_MODEL": "m", "XDG_CONFIG_HOME": str(tmp_path)}
+    config = load_config(server)
+    assert config is not None and config.actions == "model"
+    (tmp_path / "agent.toml").write_text('base_url = "http://127.0.0.1:1/v1"\nmodel = "m"\nactions = "rules"\n')
+    assert load_config({}, tmp_path / "agent.toml").actions == "rules"
+    with pytest.raises(UsageError, match="must be one of model, rules"):
+        load_config({**server, "FLUTEX_LLM_ACTIONS": "everything"})

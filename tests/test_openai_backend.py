@@ -383,3 +383,27 @@ def test_chat_server_answers_unstreamed_requests_too(server):
         ("call_x", "set_tempo", '{"percent": 70}')
     ]
     assert "stream" not in server.requests[0].body
+
+
+async def test_a_reply_cap_and_temperature_are_sent_only_when_configured(tmp_path):
+    with ChatServer() as server:
+        server.script(Text("a"), Text("b"))
+        plain = OpenAIBackend(BackendConfig(base_url=server.url, model="m", max_retries=0))
+        capped = OpenAIBackend(
+            BackendConfig(base_url=server.url, model="m", max_retries=0, max_tokens=200, temperature=0.2)
+        )
+        await plain.complete([{"role": "user", "content": "hi"}], [])
+        await capped.complete([{"role": "user", "content": "hi"}], [])
+        first, second = (request.body for request in server.requests)
+        assert "max_tokens" not in first and "temperature" not in first  # some hosted models refuse them
+        assert (second["max_tokens"], second["temperature"]) == (200, 0.2)
+        for bad in ({"FLUTEX_LLM_MAX_TOKENS": "0"}, {"FLUTEX_LLM_TEMPERATURE": "3"}):
+            with pytest.raises(UsageError, match="must be"):
+                load_config(
+                    {
+                        "FLUTEX_LLM_BASE_URL": server.url,
+                        "FLUTEX_LLM_MODEL": "m",
+                        "XDG_CONFIG_HOME": str(tmp_path),
+                        **bad,
+                    }
+                )

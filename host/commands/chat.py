@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from flutex.agent.agent import Agent, TurnResult
-from flutex.agent.backend import Backend
 from flutex.agent.config import load_config
 from flutex.agent.local import LocalBackend, asks_for_action
 from flutex.agent.openai_backend import OpenAIBackend
@@ -80,16 +79,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--dry-run goes with --once TEXT: it shows what one message would do")
     if args.voice and args.once is not None:
         raise UsageError("--voice is a conversation: leave out --once")
-    backend = choose_backend(args.backend, args.config)
     student = args.student or getpass.getuser()
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(open_store(args.store)) if args.use_store and not args.dry_run else None
         host = ChatHost(args.device, student, store)
-        agent = new_agent(backend, Tutor(host, dry_run=args.dry_run))
+        agent = new_agent(args.backend, args.config, Tutor(host, dry_run=args.dry_run))
         if args.once is not None:
             result = asyncio.run(_once(agent, host, args.once, stream=not args.json))
             if args.json:
-                print(json.dumps(result.to_json(backend.name)))
+                print(json.dumps(result.to_json(agent.backend.name)))
             return 0
         asyncio.run(converse(agent, host, voice=args.voice))
     return 0
@@ -100,26 +98,22 @@ def known_names() -> dict[str, tuple[str, ...]]:
     return {"pieces": tuple(library_files()), "plans": tuple(sorted(path.stem for path in PLANS_DIR.glob("*.toml")))}
 
 
-def new_agent(backend: Backend, tutor: Tutor) -> Agent:
-    """The agent on `backend`, its consent gate knowing the pieces and plans by name."""
-    return Agent(backend, tutor, asked=functools.partial(asks_for_action, **known_names()))
-
-
-def choose_backend(choice: str, config_path: Path | None) -> Backend:
-    """The backend asked for: the configured server (`openai`), the offline rules (`local`), or whichever is
-    there (`auto`)."""
-    local = LocalBackend(**known_names())
-    if choice == "local":
-        return local
-    config = load_config(path=config_path)
+def new_agent(choice: str, config_path: Path | None, tutor: Tutor) -> Agent:
+    """The agent on the backend asked for: the configured server (`openai`), the offline rules (`local`), or
+    whichever is there (`auto`). Its consent gate knows the pieces and plans by name; with a server configured with
+    `actions = "rules"`, the rules act and the model only talks and proposes."""
+    names = known_names()
+    local = LocalBackend(**names)
+    asked = functools.partial(asks_for_action, **names)
+    config = None if choice == "local" else load_config(path=config_path)
     if config is None:
         if choice == "openai":
             raise UsageError(
                 "no OpenAI-compatible server is configured: set FLUTEX_LLM_BASE_URL and FLUTEX_LLM_MODEL "
                 "(see docs/agent.md), or use --backend local"
             )
-        return local
-    return OpenAIBackend(config)
+        return Agent(local, tutor, asked=asked)
+    return Agent(OpenAIBackend(config), tutor, asked=asked, rules=local if config.actions == "rules" else None)
 
 
 async def _once(agent: Agent, host: ChatHost, text: str, stream: bool) -> TurnResult:

@@ -140,9 +140,10 @@ class PlayDemo(_Bars):
 
 
 class ShowView(Action):
-    """Show one of the live views to the student."""
+    """Show one of the live views to the student. Changes nothing in the lesson."""
 
     NAME = "show_view"
+    READ_ONLY = True
     view: Literal["breath", "pitch", "fingering", "progress"] = Field(
         description="breath, pitch, fingering or progress"
     )
