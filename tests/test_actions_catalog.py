@@ -71,7 +71,8 @@ REFUSED = [
 def test_the_actions_and_their_order():
     assert list(ACTIONS) == NAMES
     assert [tool["function"]["name"] for tool in tool_schemas()] == NAMES
-    assert {name for name, action in ACTIONS.items() if action.READ_ONLY} == {"explain", "progress", "show_view", "wait"}
+    read_only = {name for name, action in ACTIONS.items() if action.READ_ONLY}
+    assert read_only == {"explain", "progress", "show_view", "wait"}
 
 
 def walk(schema: Any):
