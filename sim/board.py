@@ -198,7 +198,8 @@ class SimBoard:
         self._master_fd = self._slave_fd = None
 
     async def _power_off(self, abruptly: bool = False) -> None:
-        self._boot_monotonic_ns = None  # the clock stops with the chip
+        """Stop the chip. Its clock stops only once its last output is read: what it wrote while shutting down (the
+        clutch released, the servos parked) happened on this boot's clock, and listeners time it with it."""
         if self._process is not None:
             if abruptly:
                 self._process.kill()
@@ -215,6 +216,7 @@ class SimBoard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
+        self._boot_monotonic_ns = None  # the clock stops with the chip
 
     def _record(self, change: OutputChange) -> None:
         self.outputs[change.gpio] = change.value
