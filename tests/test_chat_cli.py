@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from chat_server import Call, ChatServer, ToolCalls
 
@@ -88,3 +90,5 @@ def test_a_conversation_starts_a_lesson_on_the_simulator_and_stops_it(tmp_path):
     assert process.returncode == 0, text
     assert "Started First lesson" in out and "Stopping the lesson" in out
     assert "stopped at the student's request" in text and "lesson report for ana" in text
+    recorded = re.search(r"recording (\S+\.mcap)", text)
+    assert recorded is not None and Path(recorded.group(1)).stat().st_size > 0  # recorded like any lesson

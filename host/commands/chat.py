@@ -30,6 +30,7 @@ from flutex.host.commands.arguments import add_device_arguments
 from flutex.host.commands.lesson import lesson
 from flutex.host.errors import FlutexError, UsageError
 from flutex.host.session.events import Stamped
+from flutex.host.session.recording import sessions_dir
 from flutex.host.voice.conversation import VoiceLoop
 from flutex.host.voice.stt import SphinxTranscriber
 from flutex.host.voice.tts import FliteVoice
@@ -231,7 +232,7 @@ class ChatHost:
         return f"demo of bars {first_bar}-{last_bar} before the next attempt"
 
     def show(self, view: str) -> str:
-        return f"the live {view} view comes with the live view (flutex view); here the chat shows the state"
+        return f"the live {view} view is not built yet; meanwhile ask me how you are doing"
 
     def store(self) -> Store | None:
         return self._store
@@ -253,10 +254,12 @@ class ChatHost:
                 loop.call_soon(self.after_attempt)  # after the runner has filed the attempt
 
         try:
-            report, _ = await lesson(
-                plan, self.device, self.student, self._store, None, None, quiet=True, control=control, on_event=heard
-            )
+            report, recording = await lesson(
+                plan, self.device, self.student, self._store, sessions_dir(), None, quiet=True, control=control,
+                on_event=heard,
+            )  # fmt: skip
             _say(report.text())
+            _say(f"  recording {recording}")
         except FlutexError as error:
             _say(f"the lesson stopped: {error}")
 
