@@ -8,10 +8,13 @@ path's grades are the simulator's truth; the full stack's come through the micro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import itertools
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +32,7 @@ from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted, Click
 from flutex.tutor.lesson.guidance import HelpRequested
 from flutex.tutor.lesson.modes import FREE, FULL_FORCE, GUIDED, HINT
-from flutex.tutor.lesson.plan import load_plan, plan_ref, resolve_plan
+from flutex.tutor.lesson.plan import LessonPlan, load_plan, plan_ref, resolve_plan
 from flutex.tutor.lesson.policy import GUIDED_SLIPS
 from flutex.tutor.lesson.runner import LessonRunner, LessonSetup
 from flutex.tutor.progress.store import open_store
@@ -162,36 +165,36 @@ def test_a_singing_lesson_listens_to_the_voice_and_the_belt_and_never_moves_a_se
     assert presses == []
 
 
+@contextlib.asynccontextmanager
+async def simulated_lesson(
+    plan: LessonPlan, url: str, hear: Callable[[Stamped], None], **options: Any
+) -> AsyncIterator[LessonSetup]:
+    """A lesson of `plan` set up on the simulator at `url` (its simulated student plays every attempt), `hear` on
+    its timeline; `options` go to `LessonSetup` (store, control, say, on_event...). Start `setup.session` to run it."""
+    async with open_instrument(url, microphone="simulated") as instrument:
+        assert instrument.student is not None
+        _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
+        session = Session(instrument.client, profile=fitted.profile, audio=instrument.audio, input_latency_s=0.0)
+        session.timeline.add_listener(hear)
+        performer = SimulatedPerformer(instrument.student, session, GradingRules.for_tolerance(plan.passing.tolerance))
+        yield LessonSetup(plan, plan_ref(plan), fitted, session, performer, "ana", url, **options)
+
+
 @pytest.mark.slow
 async def test_help_me_during_a_free_attempt_brings_full_guidance_at_once() -> None:
     plan = load_plan(resolve_plan("first_lesson"))
     plan = dataclasses.replace(plan, minutes=0.05, guidance=dataclasses.replace(plan.guidance, start=FREE))
     url = f"sim://?student={STUDENT}&learner=quick"
-    async with open_instrument(url, microphone="simulated") as instrument:
-        assert instrument.student is not None
-        _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
-        session = Session(instrument.client, profile=fitted.profile, audio=instrument.audio, input_latency_s=0.0)
-        seen: list[Stamped] = []
-        session.timeline.add_listener(seen.append)
-        rules = GradingRules.for_tolerance(plan.passing.tolerance)
-        runner: LessonRunner
+    seen: list[Stamped] = []
+    runner: LessonRunner
 
-        def ask_on_the_downbeat(stamped: Stamped) -> None:  # the student presses the help key as the bars begin
-            if isinstance(stamped.event, Click) and stamped.event.beat == plan.count_in_beats + 1:
-                runner.request_help()
+    def ask_on_the_downbeat(stamped: Stamped) -> None:  # the student presses the help key as the bars begin
+        if isinstance(stamped.event, Click) and stamped.event.beat == plan.count_in_beats + 1:
+            runner.request_help()
 
-        setup = LessonSetup(
-            plan,
-            plan_ref(plan),
-            fitted,
-            session,
-            SimulatedPerformer(instrument.student, session, rules),
-            "ana",
-            url,
-            on_event=ask_on_the_downbeat,
-        )
+    async with simulated_lesson(plan, url, seen.append, on_event=ask_on_the_downbeat) as setup:
         runner = LessonRunner(setup)
-        async with session:
+        async with setup.session:
             report = await runner.run()
     assert [line.step.mode for line in report.attempts] == [FREE]
     assert report.attempts[0].row.help_requested

@@ -11,21 +11,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from test_lesson import simulated_lesson
 
-from flutex.host.commands.lesson import SimulatedPerformer
 from flutex.host.commands.listen import load_fitted
 from flutex.host.errors import UsageError
-from flutex.host.link.opener import open_instrument
 from flutex.host.session.events import HapticPress, HapticRelease, Stamped
-from flutex.host.session.session import Session
-from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.control import LessonControl
 from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted, Click
 from flutex.tutor.lesson.modes import CORRECTIVE, FREE, FULL_FORCE, GUIDED, HINT
-from flutex.tutor.lesson.plan import LessonPlan, PlanSegment, load_plan, plan_ref, resolve_plan
+from flutex.tutor.lesson.plan import LessonPlan, PlanSegment, load_plan, resolve_plan
 from flutex.tutor.lesson.policy import AttemptResult, NoteOutcome, Span, Step, schedule_for
 from flutex.tutor.lesson.report import LessonReport
-from flutex.tutor.lesson.runner import LessonRunner, LessonSetup
+from flutex.tutor.lesson.runner import LessonRunner
 from flutex.tutor.progress.store import open_store
 
 HINT_FORCE = 450
@@ -173,31 +170,14 @@ async def _run(
         events.append(stamped)
         on_event(stamped)
 
-    async with open_instrument(URL, microphone="simulated") as instrument:
-        assert instrument.student is not None
-        _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
-        session = Session(instrument.client, profile=fitted.profile, audio=instrument.audio, input_latency_s=0.0)
-        session.timeline.add_listener(hear)
-        rules = GradingRules.for_tolerance(plan.passing.tolerance)
-        with open_store(store_url) if store_url else contextlib.nullcontext() as store:
-            setup = LessonSetup(
-                plan,
-                plan_ref(plan),
-                fitted,
-                session,
-                SimulatedPerformer(instrument.student, session, rules),
-                "ana",
-                URL,
-                store=store,
-                control=control,
-                say=said.append,
-            )
-            async with session:
-                lesson = asyncio.ensure_future(LessonRunner(setup).run())
-                if meanwhile is not None:
-                    await meanwhile()
-                report = await lesson
-                released = not session.haptics.pressing
+    with open_store(store_url) if store_url else contextlib.nullcontext() as store:
+        lesson = simulated_lesson(plan, URL, hear, store=store, control=control, say=said.append)
+        async with lesson as setup, setup.session:
+            running = asyncio.ensure_future(LessonRunner(setup).run())
+            if meanwhile is not None:
+                await meanwhile()
+            report = await running
+            released = not setup.session.haptics.pressing
     return _Lesson(report, events, said, released)
 
 
