@@ -12,7 +12,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from chat_server import Call, ChatServer, ToolCalls
+
+from flutex.host.commands.chat import ChatHost
+from flutex.host.errors import UsageError
 
 FLUTEX = [sys.executable, "-m", "flutex.host.cli"]
 
@@ -92,3 +96,9 @@ def test_a_conversation_starts_a_lesson_on_the_simulator_and_stops_it(tmp_path):
     assert "stopped at the student's request" in text and "lesson report for ana" in text
     recorded = re.search(r"recording (\S+\.mcap)", text)
     assert recorded is not None and Path(recorded.group(1)).stat().st_size > 0  # recorded like any lesson
+
+
+async def test_a_demo_without_a_lesson_is_refused_not_reported_done():
+    """The surface turns the refusal into ok=False, so neither the student nor a model reads it as done."""
+    with pytest.raises(UsageError, match="start one first"):
+        await ChatHost("sim://", "ana", None).demonstrate(1, 2)

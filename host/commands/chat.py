@@ -226,8 +226,8 @@ class ChatHost:
 
     async def demonstrate(self, first_bar: int, last_bar: int) -> str:
         control = self.control()
-        if control is None:
-            return "a demo plays on the board during a lesson: start one first"
+        if control is None:  # refused, so the surface answers ok=False (a demo needs the lesson's board)
+            raise UsageError("a demo plays on the board during a lesson: start one first")
         control.add_demo(first_bar, last_bar)
         return f"demo of bars {first_bar}-{last_bar} before the next attempt"
 
