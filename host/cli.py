@@ -33,7 +33,9 @@ COMMANDS: dict[str, str] = {
     "lesson": "run a whole lesson from a plan: guidance that fades, a report, progress saved",
     "chat": "talk with Flute X GPT, which runs lessons and guidance for you (offline, or any OpenAI-compatible server)",
     "progress": "a student's progress (table, trend, CSV), assignments and the gradebook",
+    "view": "the live window (breath, pitch over the score, fingering), a replay with a scrubber, or a screenshot",
     "study": "the simulated study: the dynamic guidance policy against the static baseline",
+    "report": "a lesson's recording, or the gradebook, as one self-contained HTML page (opens offline)",
 }
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`flutex pitch take.wav | head`)

@@ -1,6 +1,10 @@
 """Shared fixtures: a simulated board being played, a device client connected to it over its pty, and a progress
 store's URL on each database."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
@@ -44,3 +48,18 @@ def store_url(request, tmp_path):
         from test_progress_store import postgres_schema_url
 
         yield from postgres_schema_url()
+
+
+@pytest.fixture(scope="session")
+def lesson_recording(tmp_path_factory) -> Path:
+    """A recording of a short simulated lesson (the quick learner, guidance fading), made once by the real
+    `flutex lesson` on the simulator and shared by the view's and the report's tests."""
+    folder = tmp_path_factory.mktemp("lesson-recording")
+    command = [
+        sys.executable, "-m", "flutex.host.cli", "lesson", "first_lesson", "--device", "sim://?student=3&learner=quick",
+        "--student", "demo", "--no-store", "--minutes", "0.3", "--sessions-dir", str(folder), "--quiet",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    (path,) = folder.glob("*.mcap")
+    return path

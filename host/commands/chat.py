@@ -18,6 +18,7 @@ import json
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flutex.agent.agent import Agent, TurnResult
@@ -31,6 +32,7 @@ from flutex.host.commands.lesson import lesson
 from flutex.host.errors import FlutexError, UsageError
 from flutex.host.session.events import Stamped
 from flutex.host.session.recording import sessions_dir
+from flutex.host.session.session import Session
 from flutex.host.voice.conversation import VoiceLoop
 from flutex.host.voice.stt import SphinxTranscriber
 from flutex.host.voice.tts import FliteVoice
@@ -38,6 +40,7 @@ from flutex.tutor.actions.surface import Tutor
 from flutex.tutor.lesson.control import LessonControl
 from flutex.tutor.lesson.events import AttemptEnded
 from flutex.tutor.lesson.plan import PLANS_DIR, LessonPlan
+from flutex.tutor.lesson.report import LessonReport
 from flutex.tutor.progress.store import Store, open_store
 from flutex.tutor.score.library import library_files
 
@@ -203,21 +206,39 @@ async def _lines() -> AsyncIterator[str]:
         yield line
 
 
+@dataclass
+class LessonPlace:
+    """Where and how the chat's lessons run: their recordings' folder (None: not recorded), the sound card on a real
+    board, whether only one lesson may run (a live view shows one session), and who is handed each lesson's session
+    before it starts (the live view's feed)."""
+
+    recordings: Path | None = field(default_factory=sessions_dir)
+    microphone: str | None = None
+    single: bool = False
+    on_session: Callable[[Session], None] | None = None
+
+
 class ChatHost:
     """What the tutor's action surface needs of this command: lessons on the board in the background, their
-    control, demos, views and the store."""
+    control, demos, views and the store. After a lesson, `report` and `recording` hold how it went."""
 
-    def __init__(self, device: str, student: str, store: Store | None) -> None:
+    def __init__(self, device: str, student: str, store: Store | None, place: LessonPlace | None = None) -> None:
         self.device = device
         self.student = student
         self._store = store
+        self._place = place or LessonPlace()
         self._control: LessonControl | None = None
         self._task: asyncio.Task[None] | None = None
         self.after_attempt: Callable[[], None] = lambda: None
+        self.shown: Callable[[str], str] | None = None  # the live view's, when one is open
+        self.report: LessonReport | None = None
+        self.recording: Path | None = None
 
     async def start_lesson(self, plan: LessonPlan) -> None:
         if self._task is not None and not self._task.done():
             raise UsageError("a lesson is already running: stop it first")
+        if self._task is not None and self._place.single:
+            raise UsageError("this window shows one lesson, which has ended: start the next with flutex lesson")
         self._control = LessonControl()
         self._task = asyncio.create_task(self._lesson(plan, self._control))
 
@@ -232,7 +253,9 @@ class ChatHost:
         return f"demo of bars {first_bar}-{last_bar} before the next attempt"
 
     def show(self, view: str) -> str:
-        return f"the live {view} view is not built yet; meanwhile ask me how you are doing"
+        if self.shown is not None:
+            return self.shown(view)
+        return f"the live {view} view opens in a window: run `flutex lesson PLAN --view` (or `flutex view`)"
 
     def store(self) -> Store | None:
         return self._store
@@ -254,12 +277,15 @@ class ChatHost:
                 loop.call_soon(self.after_attempt)  # after the runner has filed the attempt
 
         try:
+            place = self._place
             report, recording = await lesson(
-                plan, self.device, self.student, self._store, sessions_dir(), None, quiet=True, control=control,
-                on_event=heard,
+                plan, self.device, self.student, self._store, place.recordings, place.microphone, quiet=True,
+                control=control, on_event=heard, on_session=place.on_session,
             )  # fmt: skip
+            self.report, self.recording = report, recording
             _say(report.text())
-            _say(f"  recording {recording}")
+            if recording is not None:
+                _say(f"  recording {recording}")
         except FlutexError as error:
             _say(f"the lesson stopped: {error}")
 

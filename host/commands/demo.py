@@ -182,12 +182,13 @@ async def run_session(
     microphone: str | None = None,
     hear: bool = True,
     listeners: tuple[Callable[[Stamped], None], ...] = (),
+    on_session: Callable[[Session], None] | None = None,
 ) -> dict:
     """Run one session and return its summary (see docs/protocol.md for what each figure means). A link that drops
     and comes back is part of the session (the board is armed again); a board lost for good ends it early, and the
     summary says so (`board_lost`) rather than being lost with it. With `recordings`, the session is recorded in a
-    new file there. `listeners` also hear every event of the timeline. Without `hear`, no microphone is opened
-    (not even the simulated one)."""
+    new file there. `listeners` also hear every event of the timeline; `on_session` is handed the session before it
+    starts (a live view taps it). Without `hear`, no microphone is opened (not even the simulated one)."""
     stats = SessionStats()
     simulated = url.startswith("sim:")
     heard = ("simulated" if simulated else microphone) if hear else None
@@ -208,6 +209,8 @@ async def run_session(
         session.timeline.add_listener(loop)
         for listener in listeners:
             session.timeline.add_listener(listener)
+        if on_session is not None:
+            on_session(session)
         recorder = None
         if recordings is not None:
             recorder = record_timeline(recordings, session.timeline, session.clock.origin_s, client.info, profile.name)

@@ -66,6 +66,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-record", dest="record", action="store_false", help="do not record the session")
     parser.add_argument("--sessions-dir", type=Path, help="where recordings go (default: see flutex sessions)")
     parser.add_argument("--quiet", action="store_true", help="no line per note (attempt lines and the report only)")
+    parser.add_argument(
+        "--view",
+        action="store_true",
+        help="open the live window (breath, pitch over the score, fingering, mastery, and a chat with Flute X GPT "
+        "about this lesson); closing it stops the lesson",
+    )
     add_device_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -80,9 +86,16 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(open_store(args.store)) if args.use_store else None
         recordings = (args.sessions_dir or sessions_dir()) if args.record else None
-        report, recording = asyncio.run(
-            lesson(plan, args.device, student, store, recordings, args.microphone, quiet=args.quiet or args.json)
-        )
+        if args.view:
+            from flutex.host.commands.viewing import lesson_in_window
+
+            report, recording = lesson_in_window(plan, args.device, student, store, recordings, args.microphone)
+            if report is None:  # the lesson said why
+                return 1
+        else:
+            report, recording = asyncio.run(
+                lesson(plan, args.device, student, store, recordings, args.microphone, quiet=args.quiet or args.json)
+            )
     if args.json:
         print(json.dumps({**report.to_json(), "recording": None if recording is None else str(recording)}))
     else:
@@ -102,10 +115,11 @@ async def lesson(
     quiet: bool = False,
     control: LessonControl | None = None,
     on_event: Callable[[Stamped], None] | None = None,
+    on_session: Callable[[Session], None] | None = None,
 ) -> tuple[LessonReport, Path | None]:
     """One lesson on the board at `url`; returns the report and the recording's path. `control`: what the student
     changes while it runs (`flutex chat`); `on_event`: hears graded notes, clicks and attempt ends (after the
-    console's own lines)."""
+    console's own lines); `on_session`: is handed the session before it starts (a live view taps its timeline)."""
     simulated = url.startswith("sim:")
     board_profile = sim_profile(url)
     if plan.profile is not None and board_profile is not None and plan.profile != board_profile:
@@ -153,6 +167,8 @@ async def lesson(
             speaker=None if simulated else _speaker(session),
         )
         runner = LessonRunner(setup)
+        if on_session is not None:
+            on_session(session)
         try:
             async with session:
                 with _help_key(runner, enabled=not simulated and sys.stdin.isatty()):

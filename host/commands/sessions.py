@@ -65,10 +65,18 @@ def _folder(args: argparse.Namespace) -> Path:
 
 
 def _recording_path(args: argparse.Namespace) -> Path:
-    for path in (args.path, _folder(args) / args.path):
+    return find_recording(args.path, args.dir)
+
+
+def find_recording(name: Path, folder: Path | None = None) -> Path:
+    """The recording `name` names: a file, or one in `folder` (default: the sessions folder), as `flutex sessions`
+    lists them."""
+    from flutex.host.session.recording import sessions_dir
+
+    for path in (name, (folder if folder is not None else sessions_dir()) / name):
         if path.is_file():
             return path
-    raise UsageError(f"no recording at {args.path}: `flutex sessions` lists them")
+    raise UsageError(f"no recording at {name}: `flutex sessions` lists them")
 
 
 def _summary_json(summary: Summary) -> dict[str, Any]:

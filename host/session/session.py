@@ -63,9 +63,10 @@ class SessionStats:
 class Session:
     """One lesson's timeline. Use `async with` (or `start()` / `stop()`); read `timeline`, `clock`, `stats`.
 
-    `audio` yields `TimedBlock`s of mono samples at `sample_rate_hz`. `input_latency_s` is how late sound shows
-    up in that input; None reads the calibration of `audio_device` from the latency store (`flutex calibrate
-    latency`), and 0 when it was never calibrated (`stats.input_latency_source` says which).
+    `profile` is the instrument's. `audio` yields `TimedBlock`s of mono samples at `sample_rate_hz`.
+    `input_latency_s` is how late sound shows up in that input; None reads the calibration of `audio_device` from
+    the latency store (`flutex calibrate latency`), and 0 when it was never calibrated (`stats.input_latency_source`
+    says which).
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class Session:
         if sample_rate_hz <= 0:
             raise UsageError(f"the audio sample rate must be positive, not {sample_rate_hz} Hz")
         self.client = client
+        self.profile = profile
         self.audio = audio
         self.sample_rate_hz = sample_rate_hz
         self.input_latency_source = "given"

@@ -43,3 +43,50 @@ class AttemptEnded:
     extra_notes: int
     guided_notes: int
     help_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LessonBegan:
+    """A lesson began: its plan's `title`, the piece, whose it is, the schedule's `policy`, the plan's segments as
+    (first bar, last bar), and whether it is sung. Published once, first, so a replay knows what it shows."""
+
+    title: str
+    piece: str
+    student: str
+    policy: str
+    segments: tuple[tuple[int, int], ...]
+    sung: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TargetNote:
+    """One written note of an attempt, placed on the timeline at the attempt's tempo: `index` is its place in the
+    attempt's score (as `NoteGraded.index` and `Position.index` count), `closed_mask` the fingering the instrument's
+    profile gives it (-1: none, when sung), `breath_before` a breath mark before it."""
+
+    index: int
+    midi: int
+    onset_s: float
+    end_s: float
+    bar: int
+    beat: float
+    segment: int
+    closed_mask: int
+    breath_before: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptScore:
+    """The notes attempt `attempt` asks for, on the timeline (rests left out): what a view draws the pitch over and
+    the fingering against. Published right after its `AttemptStarted`."""
+
+    attempt: int
+    notes: tuple[TargetNote, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MasteryChanged:
+    """After attempt `attempt` was given to the schedule: each plan segment's mastery, 0..1, in the plan's order."""
+
+    attempt: int
+    mastery: tuple[float, ...]

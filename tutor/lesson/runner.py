@@ -35,7 +35,14 @@ from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.breathing import BreathCoach, BreathFeedback
 from flutex.tutor.lesson.control import LessonControl
 from flutex.tutor.lesson.demo import Speaker, demonstrate
-from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted
+from flutex.tutor.lesson.events import (
+    AttemptEnded,
+    AttemptScore,
+    AttemptStarted,
+    LessonBegan,
+    MasteryChanged,
+    TargetNote,
+)
 from flutex.tutor.lesson.guidance import GuidanceController, HelpRequested
 from flutex.tutor.lesson.metronome import clicks
 from flutex.tutor.lesson.plan import LessonPlan
@@ -116,6 +123,16 @@ class LessonRunner:
         schedule = schedule_for(plan, setup.fitted.score, prior, due)
         lesson_id = store.begin_lesson(setup.student, setup.plan_ref, setup.device, started) if store else None
         setup.session.timeline.add_listener(self._note_loss)
+        self._publish(
+            LessonBegan(
+                plan.title,
+                setup.fitted.score.title,
+                setup.student,
+                plan.guidance.policy,
+                tuple((segment.first_bar, segment.last_bar) for segment in plan.segments),
+                setup.voice,
+            )
+        )
         control = setup.control
         results: list[AttemptResult] = []  # the schedule's attempts only: the student's repeats rate no review
         lines: list[AttemptLine] = []
@@ -147,6 +164,9 @@ class LessonRunner:
             if not user_directed:
                 schedule.record(dataclasses.replace(result, step=step))
                 results.append(result)
+                known = schedule.mastery()
+                segments = range(len(plan.segments))
+                self._publish(MasteryChanged(line.row.number, tuple(known.get(k, 0.0) for k in segments)))
             lines.append(line)
             setup.say(line.text())
             if coached is not None:
@@ -266,6 +286,7 @@ class LessonRunner:
                 ),
             )
         )
+        timeline.publish(Stamped(session.clock.now(), AttemptScore(step.attempt, _targets(span, beat0_s))))
         setup.performer.start(span, beat0_s, step)
         passing = plan.passing  # a plan may leave fingerings (the sound alone) or breath marks unjudged
         judge_breath = passing.breath and setup.breath_calibration is not None
@@ -336,6 +357,11 @@ class LessonRunner:
         line = AttemptLine.build(step, bpm, span, report, result, truth, user_directed)
         return result, line, None if coach is None else coach.summary()
 
+    def _publish(self, event: object) -> None:
+        """Put one of the lesson's own events on the timeline (recorded with the rest), stamped now."""
+        session = self.setup.session
+        session.timeline.publish(Stamped(session.clock.now(), event))
+
     def _note_loss(self, stamped: Stamped) -> None:
         if isinstance(stamped.event, LinkLost):
             self._lost.append(stamped.event)
@@ -347,6 +373,26 @@ def _result(step: Step, span: SpanScore, report: PieceReport, guided: frozenset[
         NoteOutcome(span.original[grade.index], grade.errors, grade.index in guided) for grade in report.notes
     )
     return AttemptResult(step, notes, len(report.extra_notes), helped)
+
+
+def _targets(span: SpanScore, beat0_s: float) -> tuple[TargetNote, ...]:
+    """The span's sounding notes on the timeline, with their fingerings (-1 where the profile gives none)."""
+    score = span.fitted.score
+    return tuple(
+        TargetNote(
+            note.index,
+            note.midi,
+            beat0_s + score.seconds(note.onset_beats),
+            beat0_s + score.seconds(note.end_beats),
+            note.bar,
+            note.beat,
+            note.segment,
+            -1 if (fingering := span.fitted.fingerings[note.index]) is None else fingering[0],
+            note.breath_before,
+        )
+        for note in score.notes
+        if note.midi is not None
+    )
 
 
 def _bars(plan: LessonPlan, segment: int) -> str:
