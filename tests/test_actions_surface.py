@@ -11,11 +11,12 @@ import pytest
 from test_actions_catalog import VALID
 from test_progress_store import make_attempt
 
+from flutex.host.errors import UsageError
 from flutex.tutor.actions.explain import SYNONYMS, TOPICS
 from flutex.tutor.actions.state import MAX_COMPACT_CHARS, AttemptSummary, LiveState
 from flutex.tutor.actions.surface import NO_LESSON, Tutor
 from flutex.tutor.lesson.control import LessonControl
-from flutex.tutor.lesson.plan import LessonPlan, plan_ref
+from flutex.tutor.lesson.plan import LessonPlan, load_plan, plan_ref, resolve_plan
 from flutex.tutor.lesson.policy import Span, Step
 from flutex.tutor.lesson.report import AttemptLine
 from flutex.tutor.progress import open_store
@@ -135,6 +136,20 @@ async def test_start_lesson_from_a_plan_or_a_piece_and_only_one_at_a_time(lesson
     assert started.ok, started.message
     plan = host.plans[-1]
     assert plan.piece == "five_note_scale" and plan.segments and started.data["bars"] >= plan.segments[-1].last_bar
+
+
+async def test_a_plan_the_caller_loaded_runs_as_it_is_and_the_actions_steer_it():
+    """`flutex lesson PLAN --view` loads the plan with its own settings and starts it through the tutor, so that
+    what the student asks in the window's chat reaches that lesson."""
+    host = Host()
+    tutor = Tutor(host)
+    plan = dataclasses.replace(load_plan(resolve_plan("first_lesson")), minutes=0.5)
+    await tutor.start(plan)
+    assert host.plans == [plan]
+    slower = await tutor.call("set_tempo", {"percent": 80})
+    assert slower.ok and host._control.overrides()["tempo_percent"] == 80
+    with pytest.raises(UsageError, match="already running"):
+        await tutor.start(plan)
 
 
 async def test_start_lesson_says_what_is_wrong():

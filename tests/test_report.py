@@ -27,6 +27,7 @@ from flutex.tutor.lesson.events import (
     AttemptEnded,
     AttemptScore,
     AttemptStarted,
+    ChatLine,
     LessonBegan,
     MasteryChanged,
     TargetNote,
@@ -143,6 +144,8 @@ def tiny_picture(title: str, student: str, reason: str) -> Picture:
         BeltSample(1.1, 0, (1.0, 2.0, 3.0, 4.0)),
         NoteGraded(0, 1, 1.0, 72, ("late",), (reason,), 30.0, 0.2, 3, 4),
         AttemptEnded(1, 0, 1, 0, 0, False),
+        ChatLine("student", f"slower {reason}"),
+        ChatLine("tutor", f"tempo 80% {reason}"),
     ]
     picture = Picture()
     picture.feed_all(Stamped(1.0 + 0.1 * k, event) for k, event in enumerate(events))
@@ -156,6 +159,13 @@ def test_every_text_is_escaped():
     assert "<script" not in page and "<img" not in page
     assert page.count("&lt;script&gt;") >= 5  # title, heading, student, reasons, explanation, file name, warning...
     assert references(page) == []
+
+
+def test_the_conversation_is_on_the_page_in_order():
+    page = session_page(tiny_picture("t", "Ann", "please"), SessionSource("x.mcap", None, None))
+    said = section(page, "conversation")
+    assert main_attributes(page)["data-chat-lines"] == "2"
+    assert said.index("slower please") < said.index("tempo 80% please") and "Flute X" in said
 
 
 def long_lesson(minutes: float) -> Iterator[Stamped]:

@@ -7,17 +7,21 @@ import multiprocessing
 import os
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt loads: the tests draw in memory
 
 from flutex.host.cli import main
-from flutex.host.commands.chat import ChatHost, new_agent
+from flutex.host.commands.chat import ChatHost, LessonPlace, new_agent
 from flutex.host.commands.viewing import AgentChat, LiveWindow, PipeFeed, lesson_in_window
+from flutex.host.fanout import Notifier
+from flutex.host.session.clock import SessionClock
 from flutex.host.session.events import Stamped
 from flutex.host.session.playback import Recording
 from flutex.tutor.actions.surface import Tutor
+from flutex.tutor.lesson.events import ChatLine
 from flutex.tutor.lesson.plan import load_plan, resolve_plan
 from flutex.view.picture import VIEW_TYPES
 
@@ -81,51 +85,49 @@ def test_a_lesson_runs_with_its_window_and_is_recorded_whole(tmp_path):
     assert read.counts["/attempt_score"] == len(report.attempts)
 
 
-def test_the_chat_panel_reaches_the_agent_on_the_lesson_loop_and_replies_from_there():
-    """A message typed in the window is one agent turn on the job's loop; the reply comes back through the
-    callback (from the loop's thread: the panel marshals it)."""
+def test_the_chat_is_an_agent_turn_on_the_lesson_loop_and_goes_on_the_timeline():
+    """A message typed in the window is one agent turn on the lesson's loop; what was said and answered goes on the
+    session's timeline (recorded, and shown by the window from there)."""
     loop = asyncio.new_event_loop()
     worker = threading.Thread(target=loop.run_forever, daemon=True)
     worker.start()
     host = ChatHost("sim://", "ana", None)
     host.shown = lambda view: f"the {view} panel is on screen"
     chat = AgentChat(new_agent("local", None, Tutor(host)), loop)
-    replies: list[tuple[str, str]] = []
+    timeline: Notifier[Stamped] = Notifier()
+    chat.session = SimpleNamespace(timeline=timeline, clock=SessionClock())
+    said: list[Stamped] = []
     answered = threading.Event()
 
-    def reply(text: str) -> None:
-        replies.append((threading.current_thread().name, text))
-        answered.set()
+    def heard(stamped: Stamped) -> None:
+        said.append(stamped)
+        if stamped.event.speaker == "tutor":
+            answered.set()
 
+    timeline.add_listener(heard)
     try:
-        chat.send("show me my breathing", reply)
+        chat.send("show me my breathing")
         assert answered.wait(30)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         worker.join(10)
-    ((thread, text),) = replies
-    assert thread != threading.current_thread().name
-    assert "breath panel is on screen" in text
+    student, tutor = (stamped.event for stamped in said)
+    assert student == ChatLine("student", "show me my breathing")
+    assert tutor.speaker == "tutor" and "breath panel is on screen" in tutor.text
+    assert said[0].t_s <= said[1].t_s
 
 
-def test_the_window_process_chat_goes_up_the_pipe_and_its_reply_comes_down_in_order():
-    """The window's chat panel lives in the window's process: a message goes up the pipe, becomes a turn of the
-    lesson's chat, and its reply comes back down to the panel's own callback, in the order they were asked."""
+def test_the_window_process_chat_goes_up_the_pipe_and_events_come_down():
+    """The window's chat panel lives in the window's process: each message goes up the pipe to the lesson's chat, in
+    order; the events come down, and a close ends the window's feed."""
     ours, theirs = multiprocessing.Pipe()
-    window = LiveWindow("test", chat=None)
+    window = LiveWindow("test")
     window._conn = ours
     asked: list[str] = []
-
-    class Echo:
-        def send(self, text, reply):
-            asked.append(text)
-            reply(text.upper())
-
-    window.chat = Echo()
+    window.chat = SimpleNamespace(send=asked.append)
     panel = PipeFeed(theirs)
-    shown: list[str] = []
-    panel.send("first", shown.append)
-    panel.send("second", shown.append)
+    panel.send("first")
+    panel.send("second")
     while ours.poll(1):
         window._receive(ours.recv())
     window._send(("events", [Stamped(1.0, "an event")]))
@@ -134,5 +136,15 @@ def test_the_window_process_chat_goes_up_the_pipe_and_its_reply_comes_down_in_or
     events = []
     while panel.open and time.monotonic() < deadline:
         events += panel.drain()
-    assert asked == ["first", "second"] and shown == ["FIRST", "SECOND"]
+    assert asked == ["first", "second"]
     assert events == [Stamped(1.0, "an event")] and not panel.open
+
+
+async def test_the_chat_hears_the_end_of_every_attempt(tmp_path):
+    """Between attempts the agent may propose something (`after_attempt`): it must hear each attempt end."""
+    host = ChatHost("sim://?student=3&learner=quick", "ana", None, LessonPlace(tmp_path, tell_report=False))
+    ended: list[int] = []
+    host.after_attempt = lambda: ended.append(len(ended) + 1)
+    await host.start_lesson(dataclasses.replace(load_plan(resolve_plan("first_lesson")), minutes=0.1))
+    await host.finish()
+    assert host.report is not None and len(ended) == len(host.report.attempts) >= 1

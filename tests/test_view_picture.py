@@ -11,7 +11,14 @@ from flutex.host.breath.phases import Phase, PhaseChange
 from flutex.host.session.events import HapticPress, HapticRelease, PitchFrame, Stamped
 from flutex.host.session.playback import Recording
 from flutex.tutor.assess.events import NoteGraded
-from flutex.tutor.lesson.events import AttemptScore, AttemptStarted, LessonBegan, MasteryChanged, TargetNote
+from flutex.tutor.lesson.events import (
+    AttemptEnded,
+    AttemptScore,
+    AttemptStarted,
+    LessonBegan,
+    MasteryChanged,
+    TargetNote,
+)
 from flutex.view.picture import (
     PITCH_CENTS_NEAREST,
     PITCH_CENTS_TARGET,
@@ -119,3 +126,12 @@ def test_a_recorded_lesson_reads_back_whole(lesson_recording):
     judged = judged[~np.isnan(judged)]
     assert len(judged) > 100 and np.median(np.abs(judged)) < 30  # the simulated student mostly plays in tune
     assert len(picture.belt) > 1000 and len(picture.status) > 10
+
+
+def test_the_last_attempt_over_is_known_by_when_it_ended_and_notes_by_their_attempt():
+    picture = lesson_picture()
+    picture.feed(Stamped(4.5, AttemptEnded(1, 2, 2, 0, 1, False)))
+    picture.feed(Stamped(5.0, AttemptStarted(2, 1, 2, "free", 0, 60.0, 6.0, False, "")))  # cut short: never ends
+    assert picture.last_ended_at(4.4) is None
+    assert picture.last_ended_at(9.0).ended.clean_notes == 2 and picture.last_ended_at(9.0).ended_s == 4.5
+    assert picture.target_for(1, 1).note.midi == 71 and picture.target_for(2, 1) is None

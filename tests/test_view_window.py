@@ -8,7 +8,6 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from flutex.host.session.events import Stamped
 from flutex.host.session.playback import Recording
+from flutex.tutor.lesson.events import ChatLine
 from flutex.view.colours import BELT, GREEN
 from flutex.view.picture import VIEW_TYPES, Picture
 from flutex.view.qt.app import application, run_live, run_replay, screenshot
@@ -203,40 +203,40 @@ def test_an_error_in_a_frame_ends_the_view_and_is_raised() -> None:
     assert time.perf_counter() - began < 5
 
 
-class ThreadedLink:
-    """A chat link that answers from a thread of its own, as the agent does."""
+class SentLink:
+    """A chat link that keeps what the panel hands it (the command's puts the conversation on the timeline)."""
 
     def __init__(self) -> None:
-        self.reply_threads: list[int] = []
+        self.sent: list[str] = []
 
-    def send(self, text: str, reply: Callable[[str], None]) -> None:
-        def answer() -> None:
-            self.reply_threads.append(threading.get_ident())
-            reply(f"echo: {text}")
-
-        threading.Thread(target=answer).start()
+    def send(self, text: str) -> None:
+        self.sent.append(text)
 
 
-def test_the_chat_shows_a_reply_from_another_thread() -> None:
+def test_the_chat_hands_on_what_is_typed_and_shows_the_conversation_as_the_timeline_holds_it() -> None:
     application()
-    link = ThreadedLink()
-    panel = ChatPanel(link)
+    picture, link = Picture(), SentLink()
+    panel = ChatPanel(picture, link)
     QTest.keyClicks(panel.entry, "slower please")
     QTest.keyClick(panel.entry, Qt.Key.Key_Return)
-    assert panel.entry.text() == ""
-    deadline = time.perf_counter() + 5.0
-    while "echo: slower please" not in panel.log.toPlainText() and time.perf_counter() < deadline:
-        QApplication.processEvents()
+    assert link.sent == ["slower please"] and panel.entry.text() == ""
+    assert "you: slower please …" in panel.log.toPlainText()  # sent, not yet on the timeline
+    picture.feed(Stamped(1.0, ChatLine("student", "slower please")))
+    picture.feed(Stamped(1.5, ChatLine("tutor", "70% from the next attempt")))
+    panel.draw(1.2)
     log = panel.log.toPlainText()
-    assert "you: slower please" in log and "Flute X: echo: slower please" in log
-    assert link.reply_threads and link.reply_threads[0] != threading.get_ident()
+    assert "you: slower please" in log and "…" not in log and "Flute X" not in log
+    panel.draw(2.0)
+    assert "Flute X: 70% from the next attempt" in panel.log.toPlainText()
+    panel.draw(0.5)  # scrubbed back before anything was said
+    assert "slower" not in panel.log.toPlainText()
 
 
-def test_without_a_chat_link_the_panel_says_so_and_takes_no_text() -> None:
+def test_without_a_chat_link_the_panel_says_where_the_chat_is_and_takes_no_text() -> None:
     application()
-    panel = ChatPanel(None)
+    panel = ChatPanel(Picture(), None)
     assert not panel.entry.isEnabled()
-    assert "not connected" in panel.log.toPlainText()
+    assert "flutex lesson PLAN --view" in panel.log.toPlainText()
 
 
 def test_the_window_names_its_five_panels_and_draws_an_empty_session() -> None:

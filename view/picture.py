@@ -39,6 +39,7 @@ from flutex.tutor.lesson.events import (
     AttemptEnded,
     AttemptScore,
     AttemptStarted,
+    ChatLine,
     Click,
     LessonBegan,
     MasteryChanged,
@@ -59,6 +60,7 @@ VIEW_TYPES: tuple[type, ...] = (
     AttemptScore,
     AttemptEnded,
     MasteryChanged,
+    ChatLine,
     Click,
 )
 BELT_WIDTH = 4
@@ -152,11 +154,13 @@ class Press:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """An attempt as the picture knows it: its start, its settings, and how it went once it ended (None before)."""
+    """An attempt as the picture knows it: its start, its settings, and how it went once it ended at `ended_s`
+    (None before, and for an attempt cut short)."""
 
     t_s: float
     started: AttemptStarted
     ended: AttemptEnded | None = None
+    ended_s: float | None = None
 
 
 def cents(hz: float, reference_hz: float) -> float:
@@ -194,6 +198,7 @@ class Picture:
         self.positions: list[tuple[float, int, int]] = []  # (t, attempt, note index): where the follower was
         self.mastery: list[tuple[float, MasteryChanged]] = []
         self.link_losses: list[tuple[float, float]] = []  # (lost at, restored at; NaN while lost)
+        self.chat: list[tuple[float, ChatLine]] = []  # the conversation with the agent, as said
         self._press_starts: list[float] = []
         self._onsets: list[float] = []  # the targets' onsets, for bisection
         self._target_by_note: dict[tuple[int, int], Target] = {}  # (attempt, note index) -> its target
@@ -217,6 +222,13 @@ class Picture:
         """The attempt started last at or before `t_s` (it may have ended)."""
         k = bisect.bisect_right(self.attempts, t_s, key=lambda attempt: attempt.t_s)
         return self.attempts[k - 1] if k else None
+
+    def last_ended_at(self, t_s: float) -> Attempt | None:
+        """The attempt that ended last at or before `t_s` (an attempt cut short never ends)."""
+        ended = [attempt for attempt in self.attempts[-64:] if attempt.ended_s is not None and attempt.ended_s <= t_s]
+        if not ended and self.attempts and self.attempts[0].t_s <= t_s:  # far back in a long replay
+            ended = [attempt for attempt in self.attempts if attempt.ended_s is not None and attempt.ended_s <= t_s]
+        return ended[-1] if ended else None
 
     def target_at(self, t_s: float) -> Target | None:
         """The written note sounding at `t_s` (onset <= t < end), if any."""
@@ -274,7 +286,15 @@ class Picture:
         return grade.t_s if target is None else target.note.onset_s
 
     def target_of(self, grade: Grade) -> Target | None:
-        return self._target_by_note.get((grade.attempt, grade.note.index))
+        return self.target_for(grade.attempt, grade.note.index)
+
+    def target_for(self, attempt: int, index: int) -> Target | None:
+        """Note `index` of attempt `attempt`'s score (as grades and presses count them)."""
+        return self._target_by_note.get((attempt, index))
+
+    def chat_until(self, t_s: float) -> list[tuple[float, ChatLine]]:
+        """The conversation as it stood at `t_s`."""
+        return self.chat[: bisect.bisect_right(self.chat, t_s, key=lambda item: item[0])]
 
     def inhales_between(self, t0_s: float, t1_s: float) -> list[Inhale]:
         return [inhale for inhale in self.inhales if inhale.t_end_s >= t0_s and inhale.t_start_s <= t1_s]
@@ -339,10 +359,10 @@ class Picture:
     def _on_attempt_started(self, t: float, event: AttemptStarted) -> None:
         self.attempts.append(Attempt(t, event))
 
-    def _on_attempt_ended(self, _t: float, event: AttemptEnded) -> None:
+    def _on_attempt_ended(self, t: float, event: AttemptEnded) -> None:
         for k in range(len(self.attempts) - 1, -1, -1):
             if self.attempts[k].started.attempt == event.attempt:
-                self.attempts[k] = Attempt(self.attempts[k].t_s, self.attempts[k].started, event)
+                self.attempts[k] = Attempt(self.attempts[k].t_s, self.attempts[k].started, event, t)
                 return
 
     def _on_score(self, _t: float, event: AttemptScore) -> None:
@@ -370,6 +390,9 @@ class Picture:
 
     def _on_mastery(self, t: float, event: MasteryChanged) -> None:
         self.mastery.append((t, event))
+
+    def _on_chat(self, t: float, event: ChatLine) -> None:
+        self.chat.append((t, event))
 
     def _on_lost(self, t: float, _event: LinkLost) -> None:
         self.link_losses.append((t, math.nan))
@@ -399,6 +422,7 @@ _HANDLERS = {
     SegmentFinished: Picture._on_segment,
     Position: Picture._on_position,
     MasteryChanged: Picture._on_mastery,
+    ChatLine: Picture._on_chat,
     LinkLost: Picture._on_lost,
     LinkRestored: Picture._on_restored,
 }

@@ -209,13 +209,14 @@ async def _lines() -> AsyncIterator[str]:
 @dataclass
 class LessonPlace:
     """Where and how the chat's lessons run: their recordings' folder (None: not recorded), the sound card on a real
-    board, whether only one lesson may run (a live view shows one session), and who is handed each lesson's session
-    before it starts (the live view's feed)."""
+    board, whether only one lesson may run (a live view shows one session), who is handed each lesson's session
+    before it starts (the live view's feed), and whether the chat tells the report (or its command does)."""
 
     recordings: Path | None = field(default_factory=sessions_dir)
     microphone: str | None = None
     single: bool = False
     on_session: Callable[[Session], None] | None = None
+    tell_report: bool = True
 
 
 class ChatHost:
@@ -283,9 +284,10 @@ class ChatHost:
                 control=control, on_event=heard, on_session=place.on_session,
             )  # fmt: skip
             self.report, self.recording = report, recording
-            _say(report.text())
-            if recording is not None:
-                _say(f"  recording {recording}")
+            if place.tell_report:
+                _say(report.text())
+                if recording is not None:
+                    _say(f"  recording {recording}")
         except FlutexError as error:
             _say(f"the lesson stopped: {error}")
 

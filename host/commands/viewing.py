@@ -5,7 +5,8 @@ process, so its Python never competes with the real-time loop for the interprete
 doubled the loop's median latency: benchmarks/view.py). A forwarding thread drains the session's thread tap, keeps
 the event types a picture reads, and sends them down a pipe; the child folds them into its own `Picture` and reads
 the session's clock from the same monotonic clock (the session's origin is sent once). The chat panel's messages come
-back up the pipe and become agent turns on the lesson's loop; their replies go down again.
+back up the pipe and become agent turns on the lesson's loop; the conversation goes on the timeline (recorded) and
+so comes down with the rest.
 
 A child that stalls costs the lesson nothing: the tap is bounded and the forwarder's pipe writes block only the
 forwarder. The window only reads; closing it is the one thing it tells the lesson.
@@ -21,7 +22,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.errors import FlutexError, UsageError
 from flutex.host.session.events import Stamped
 from flutex.host.session.session import Session
+from flutex.tutor.lesson.events import ChatLine
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,24 +58,38 @@ def needs_a_screen() -> None:
 
 
 class AgentChat:
-    """The chat panel's link to the agent: each message is one agent turn on the lesson's event loop, one at a time;
-    `reply` hears the answer (on the loop's thread)."""
+    """The chat panel's link to the agent: each message is one agent turn on the lesson's event loop, one at a time.
+    What the student said and what the agent answered (its proposals between attempts too) go on the session's
+    timeline as `ChatLine`s: recorded with the lesson, and shown by the window like everything else it shows."""
 
     def __init__(self, agent: Agent, loop: asyncio.AbstractEventLoop) -> None:
         self._agent = agent
         self._loop = loop
         self._turns = asyncio.Lock()
+        self.session: Session | None = None  # the lesson's, once it is made
 
-    def send(self, text: str, reply: Callable[[str], None]) -> None:
-        answered = asyncio.run_coroutine_threadsafe(self._answer(text), self._loop)
-        answered.add_done_callback(lambda done: reply(done.result()))
+    def send(self, text: str) -> None:
+        """From any thread."""
+        asyncio.run_coroutine_threadsafe(self._answer(text), self._loop)
 
-    async def _answer(self, text: str) -> str:
+    def offer(self) -> None:
+        """Between attempts, on the loop: the agent's proposal, if it has one, said in the chat."""
+        question = self._agent.offer()
+        if question is not None:
+            self._say("tutor", question)
+
+    async def _answer(self, text: str) -> None:
         async with self._turns:
+            self._say("student", text)
             try:
-                return (await self._agent.turn(text)).reply
+                reply = (await self._agent.turn(text)).reply
             except FlutexError as error:
-                return f"(the model could not answer: {error})"
+                reply = f"(the model could not answer: {error})"
+            self._say("tutor", reply)
+
+    def _say(self, speaker: str, text: str) -> None:
+        if self.session is not None:
+            self.session.timeline.publish(Stamped(self.session.clock.now(), ChatLine(speaker, text)))
 
 
 class LiveWindow:
@@ -93,12 +108,13 @@ class LiveWindow:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._forwarder: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._send_lock = threading.Lock()  # the forwarder and the chat's replies share the pipe
         self.dropped = 0  # events the tap let go while the window fell behind (the lesson loses none)
 
     def open(self, session: Session) -> None:
         from flutex.view.picture import SHOWN_TYPES
 
+        if self.chat is not None:
+            self.chat.session = session
         tap = session.timeline.tap(TAP_EVENTS)
         ours, theirs = multiprocessing.Pipe()
         spawn = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
@@ -152,13 +168,12 @@ class LiveWindow:
 
     def _send(self, message: tuple[str, Any]) -> None:
         assert self._conn is not None
-        with self._send_lock:
-            self._conn.send(message)
+        self._conn.send(message)
 
     def _receive(self, message: tuple[str, Any]) -> None:
         kind, body = message
         if kind == "chat" and self.chat is not None:
-            self.chat.send(body, lambda reply: self._reply(reply))
+            self.chat.send(body)
         elif kind == "stats":
             self.stats = body
             self.closed.set()
@@ -166,17 +181,12 @@ class LiveWindow:
             self.error = body
             self.closed.set()
 
-    def _reply(self, text: str) -> None:
-        with contextlib.suppress(OSError):
-            self._send(("reply", text))
-
 
 class PipeFeed:
-    """The child's side of the pipe: the events and chat replies that came, and the chat's messages going up."""
+    """The window's side of the pipe: the events that came down, and the chat's messages going up."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._replies: list[Callable[[str], None]] = []
         self.open = True
 
     def drain(self) -> list[Stamped]:
@@ -186,17 +196,14 @@ class PipeFeed:
                 kind, body = self._conn.recv()
                 if kind == "events":
                     events.extend(body)
-                elif kind == "reply" and self._replies:
-                    self._replies.pop(0)(body)
                 elif kind == "close":
                     self.open = False
         except (EOFError, OSError):  # the lesson's process is gone
             self.open = False
         return events
 
-    def send(self, text: str, reply: Callable[[str], None]) -> None:
-        """The chat panel's `ChatLink`: the message goes up, its reply comes back through `drain` (in order)."""
-        self._replies.append(reply)
+    def send(self, text: str) -> None:
+        """The chat panel's `ChatLink`: the message goes up; the conversation comes back down with the events."""
         with contextlib.suppress(OSError):
             self._conn.send(("chat", text))
 
@@ -261,9 +268,11 @@ def lesson_in_window(
             device, student, store, LessonPlace(recordings, microphone, single=True, on_session=window.open)
         )
         host.shown = _on_screen
-        window.chat = AgentChat(new_agent("auto", None, Tutor(host)), asyncio.get_running_loop())
+        tutor = Tutor(host)
+        window.chat = AgentChat(new_agent("auto", None, tutor), asyncio.get_running_loop())
+        host.after_attempt = window.chat.offer
         try:
-            await host.start_lesson(plan)
+            await tutor.start(plan)  # through the tutor, so that the chat's actions steer this lesson
             ended = asyncio.ensure_future(host.finish())
             closed = asyncio.ensure_future(until_closed(window))
             await asyncio.wait((ended, closed), return_when=asyncio.FIRST_COMPLETED)

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flutex.host.errors import FlutexError
+from flutex.host.errors import FlutexError, UsageError
 from flutex.tutor.actions.catalog import (
     Action,
     ActionRejected,
@@ -129,14 +129,21 @@ class Tutor:
             return list(self._notes)[-MEMORY_SHOWN:]
         return store.memory(self.host.student, MEMORY_SHOWN)
 
+    async def start(self, plan: LessonPlan) -> None:
+        """Run `plan`, loaded by the caller with its own settings (`flutex lesson PLAN --view`), as `start_lesson`
+        would run a plan it loads: the actions then steer it. UsageError when a lesson is already running."""
+        if self._running() is not None:
+            raise UsageError(f"a lesson is already running ({self._lesson_title()}); stop it first")
+        score = await asyncio.to_thread(load_score, plan.score_path(), part=plan.part)
+        await self._begin(_Lesson(plan, score))
+
     # -- the actions ------------------------------------------------------------------------------------------------
 
     async def _start_lesson(self, action: StartLesson) -> Outcome:
         if self._running() is not None:
             return _refused(action.NAME, f"a lesson is already running ({self._lesson_title()}); stop it first")
         lesson = await asyncio.to_thread(_prepare, action)  # reading scores takes a second: not on the loop
-        await self.host.start_lesson(lesson.plan)
-        self._lesson = lesson
+        await self._begin(lesson)
         segments = len(lesson.plan.segments)
         return Outcome(
             action.NAME,
@@ -296,6 +303,10 @@ class Tutor:
         """The running lesson's control; None when none runs (never started, ended, or being stopped)."""
         control = self.host.control()
         return control if lesson_running(control) else None
+
+    async def _begin(self, lesson: _Lesson) -> None:
+        await self.host.start_lesson(lesson.plan)
+        self._lesson = lesson
 
     def _needed(self) -> tuple[LessonControl | None, _Lesson | None]:
         control = self._running()

@@ -90,3 +90,12 @@ class MasteryChanged:
 
     attempt: int
     mastery: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """One line of the conversation with Flute X GPT during the lesson: `speaker` is "student" or "tutor". On the
+    timeline with the rest, so a replay shows what was said when, beside what was played."""
+
+    speaker: str
+    text: str

@@ -92,7 +92,7 @@ class LessonSetup:
     control: LessonControl | None = None  # the student's requests during the lesson (the action surface's)
     speaker: Speaker | None = None  # plays the demos' sound (None: demos press the fingers only)
     say: Callable[[str], None] = lambda _line: None  # a line for the student (explanations, results)
-    on_event: Callable[[Stamped], None] = lambda _stamped: None  # graded notes and clicks, as they happen
+    on_event: Callable[[Stamped], None] = lambda _stamped: None  # graded notes, clicks, attempt ends, as they happen
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())  # wall time: reviews, store
 
 
@@ -348,12 +348,12 @@ class LessonRunner:
         truth = setup.performer.finished()
         result = _result(step, span, report, guided, helped)
         clean = sum(not note.errors for note in result.notes)
-        timeline.publish(
-            Stamped(
-                session.clock.now(),
-                AttemptEnded(step.attempt, clean, len(result.notes), result.extra_notes, result.placed_notes, helped),
-            )
+        ended = Stamped(
+            session.clock.now(),
+            AttemptEnded(step.attempt, clean, len(result.notes), result.extra_notes, result.placed_notes, helped),
         )
+        timeline.publish(ended)
+        setup.on_event(ended)
         line = AttemptLine.build(step, bpm, span, report, result, truth, user_directed)
         return result, line, None if coach is None else coach.summary()
 

@@ -8,12 +8,13 @@ offscreen screenshot of a moment. Each builds the same `ViewWindow` and drives i
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QMessageLogContext, Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from flutex.host.session.events import Stamped
@@ -40,7 +41,17 @@ class ViewStats:
 def application() -> QApplication:
     """The process's QApplication, made on first use."""
     existing = QApplication.instance()
-    return existing if isinstance(existing, QApplication) else QApplication(["flutex"])
+    if isinstance(existing, QApplication):
+        return existing
+    qInstallMessageHandler(_say_qt)
+    return QApplication(["flutex"])
+
+
+def _say_qt(_kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's own messages, on standard error, but for the offscreen platform's note on every window it shows (it
+    cannot pass size hints to a screen it does not have: nothing is wrong)."""
+    if "propagateSizeHints" not in message:
+        print(f"qt: {message}", file=sys.stderr)
 
 
 def run_live(

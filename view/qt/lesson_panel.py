@@ -3,7 +3,6 @@ how the last attempt went, and each segment's mastery as the schedule sees it.""
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt
@@ -40,13 +39,9 @@ def lesson_state(picture: Picture, t_s: float) -> LessonState:
 
 
 def last_result(picture: Picture, t_s: float) -> AttemptEnded | None:
-    """How the last attempt over by `t_s` went: the schedule's mastery update after an attempt is stamped when the
-    attempt is over (its `AttemptEnded` is not placed in time)."""
-    k = bisect.bisect_right(picture.mastery, t_s, key=lambda item: item[0])
-    if not k:
-        return None
-    number = picture.mastery[k - 1][1].attempt
-    return next((a.ended for a in reversed(picture.attempts) if a.started.attempt == number), None)
+    """How the last attempt over by `t_s` went."""
+    attempt = picture.last_ended_at(t_s)
+    return None if attempt is None else attempt.ended
 
 
 class LessonPanel(PaintedPanel[LessonState]):

@@ -80,7 +80,7 @@ class PitchPanel(ScrollingPlot):
         self._set_roll_range(targets, heard)
         self._notes.show(targets)
         self._followed.show(self._followed_rect(t_s, targets))
-        self._presses.show(self._press_rects(t_s, targets))
+        self._presses.show(self._press_rects(t_s))
         self._grades.show(self._grades_landed(t_s))
         self._attempts.show(self._attempt_labels(t_s))
 
@@ -140,13 +140,12 @@ class PitchPanel(ScrollingPlot):
         fill = qcolor(FOLLOWED_FILL)
         return tuple(_note_rect(t.note.onset_s, t.note.end_s, t.note.midi, fill) for t in followed)
 
-    def _press_rects(self, t_s: float, targets: tuple[Target, ...]) -> tuple:
+    def _press_rects(self, t_s: float) -> tuple:
         """The servos' presses up to now, under the note each guided, darker the harder they pressed."""
-        by_note = {(target.attempt, target.note.index): target for target in targets}
         rects = []
         for press in self.picture.presses_between(t_s - BEHIND_S, t_s):
             attempt = self.picture.attempt_at(press.t_s)
-            target = by_note.get((attempt.started.attempt if attempt else 0, press.note_index))
+            target = self.picture.target_for(attempt.started.attempt if attempt else 0, press.note_index)
             if target is None or press.t_s > t_s:
                 continue
             alpha = round(60 + 160 * press.force_permille / 1000)

@@ -35,8 +35,8 @@ class ViewWindow(QWidget):
         self.shown_s: float | None = None  # the moment drawn last
         self.pitch, self.belt = PitchPanel(picture), BeltPanel(picture)
         self.fingering, self.lesson = FingeringPanel(picture), LessonPanel(picture)
-        self.chat = ChatPanel(chat)
-        self._timed: tuple[TimedPanel, ...] = (self.pitch, self.belt, self.fingering, self.lesson)
+        self.chat = ChatPanel(picture, chat)
+        self._timed: tuple[TimedPanel, ...] = (self.pitch, self.belt, self.fingering, self.lesson, self.chat)
         plots = QVBoxLayout()
         plots.addWidget(self.pitch, stretch=3)
         plots.addWidget(self.belt, stretch=2)

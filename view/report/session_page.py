@@ -53,6 +53,8 @@ def session_page(picture: Picture, source: SessionSource) -> str:
     body = [_header(picture, source, title), *_overview(picture, (start, end))]
     if picture.attempts:
         body += [_attempts(picture, start), _segments(picture), _zooms(picture, start)]
+    if picture.chat:
+        body.append(_conversation(picture, start))
     clean = sum(grade.clean for grade in picture.grades)
     return page(
         title,
@@ -65,6 +67,7 @@ def session_page(picture: Picture, source: SessionSource) -> str:
         data_guided_notes=sum(attempt.ended.guided_notes for attempt in picture.attempts if attempt.ended),
         data_segments_finished=len(picture.segments),
         data_inhales=len(picture.inhales),
+        data_chat_lines=len(picture.chat),
         data_duration_s=f"{end - start:.1f}",
     )
 
@@ -139,6 +142,13 @@ def _attempts(picture: Picture, origin: float) -> Markup:
         for attempt in picture.attempts
     ]
     return tag("section", [tag("h2", "Attempts"), table(header, rows, numeric=(0, 4, 5, 6, 7))], id="attempts")
+
+
+def _conversation(picture: Picture, origin: float) -> Markup:
+    """What the student and Flute X GPT said during the lesson, with when (beside the attempts' times)."""
+    speakers = {"student": "student", "tutor": "Flute X"}
+    rows = [(clock(t - origin), speakers.get(line.speaker, line.speaker), line.text) for t, line in picture.chat]
+    return tag("section", [tag("h2", "Conversation"), table(("at", "who", "said"), rows)], id="conversation")
 
 
 def _result_cells(attempt: Attempt) -> tuple[str, str, str, str]:
