@@ -60,8 +60,10 @@ def test_the_screenshot_command_writes_a_png_of_the_moment_asked(lesson_recordin
     assert main(["view", "--replay", str(lesson_recording), "--screenshot", str(out), "--at", "6"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
     assert "t = 6.00 s" in capsys.readouterr().out
-    assert main(["view", "--replay", str(lesson_recording), "--screenshot", str(out), "--at", "99999"]) != 0
-    assert "Traceback" not in capsys.readouterr().err
+    for moment, place in (("99999", out), ("6", tmp_path / "no-such-folder" / "view.png")):
+        assert main(["view", "--replay", str(lesson_recording), "--screenshot", str(place), "--at", moment]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("flutex: error: ") and len(err.strip().splitlines()) == 1
 
 
 def test_the_live_window_follows_the_simulated_board(capsys):

@@ -225,10 +225,10 @@ class Picture:
 
     def last_ended_at(self, t_s: float) -> Attempt | None:
         """The attempt that ended last at or before `t_s` (an attempt cut short never ends)."""
-        ended = [attempt for attempt in self.attempts[-64:] if attempt.ended_s is not None and attempt.ended_s <= t_s]
-        if not ended and self.attempts and self.attempts[0].t_s <= t_s:  # far back in a long replay
-            ended = [attempt for attempt in self.attempts if attempt.ended_s is not None and attempt.ended_s <= t_s]
-        return ended[-1] if ended else None
+        return next(
+            (a for a in reversed(self.attempts) if a.ended_s is not None and a.ended_s <= t_s),
+            None,
+        )
 
     def target_at(self, t_s: float) -> Target | None:
         """The written note sounding at `t_s` (onset <= t < end), if any."""

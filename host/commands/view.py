@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         at_s = args.at if args.at is not None else _first_attempt_middle(picture)
         try:
             screenshot(picture, at_s, args.screenshot, args.size)
-        except ValueError as error:
+        except (ValueError, OSError) as error:  # a moment outside the recording, a folder that is not there
             raise UsageError(str(error)) from None
         print(f"wrote {args.screenshot} ({path.name} at t = {at_s:.2f} s)")
         return 0
