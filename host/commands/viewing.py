@@ -264,9 +264,8 @@ def lesson_in_window(
 
     async def main() -> None:
         window = LiveWindow(f"Flute X: {plan.title}")
-        host = ChatHost(
-            device, student, store, LessonPlace(recordings, microphone, single=True, on_session=window.open)
-        )
+        place = LessonPlace(recordings, microphone, single=True, on_session=window.open, tell_report=False)
+        host = ChatHost(device, student, store, place)  # the report is printed once, by `flutex lesson`
         host.shown = _on_screen
         tutor = Tutor(host)
         window.chat = AgentChat(new_agent("auto", None, tutor), asyncio.get_running_loop())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from flutex.view.picture import Picture
@@ -54,6 +54,10 @@ class ViewWindow(QWidget):
         self._outer = QVBoxLayout(self)
         self._outer.setContentsMargins(6, 6, 6, 6)
         self._outer.addLayout(row, stretch=1)
+        if chat is not None:
+            self.chat.entry.setFocus()  # the student types at once, with no click first
+        for keys in (QKeySequence.StandardKey.Close, QKeySequence.StandardKey.Quit):  # Ctrl+W, Ctrl+Q
+            QShortcut(QKeySequence(keys), self, activated=self.close)
 
     def panels(self) -> dict[str, QWidget]:
         return {
