@@ -26,7 +26,6 @@ import contextlib
 import json
 import multiprocessing
 import socket
-import statistics
 import sys
 import tomllib
 from collections import Counter
@@ -36,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the scripted server is the tests' own (tests/chat_server.py): one server, not two
 
+from benchmarks.loop_rounds import against_alone, loop_figures, summarize_rounds  # noqa: E402
 from flutex.agent.agent import Agent  # noqa: E402
 from flutex.agent.backend import BackendError  # noqa: E402
 from flutex.agent.config import BackendConfig  # noqa: E402
@@ -127,14 +127,7 @@ async def loop_with(seconds: float, url: str | None) -> dict:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    return {
-        "p50_ms": summary["loop_latency_ms"]["p50"],
-        "p99_ms": summary["loop_latency_ms"]["p99"],
-        "rates_hz": summary["rates_hz"],
-        "frames_lost": summary["frames_lost"],
-        "agent_turns": turns[0],
-        "agent_errors": errors[0],
-    }
+    return {**loop_figures(summary), "agent_turns": turns[0], "agent_errors": errors[0]}
 
 
 async def loop_beside(seconds: float, kind: str) -> dict:
@@ -162,23 +155,15 @@ async def loop_timing(seconds: float, rounds: int) -> dict[str, Any]:
     for _ in range(rounds):
         for name, run in conditions.items():
             seen[name].append(await run())
-    summary = {}
-    for name, runs in seen.items():
-        p99s = sorted(run["p99_ms"] for run in runs)
-        summary[name] = {
-            "p50_ms": statistics.median(run["p50_ms"] for run in runs),
-            "p99_ms": statistics.median(p99s),
-            "p99_range_ms": [p99s[0], p99s[-1]],
-            "flute_hz": statistics.median(run["rates_hz"]["flute"] for run in runs),
-            "belt_hz": statistics.median(run["rates_hz"]["belt"] for run in runs),
-            "frames_lost": sum(run["frames_lost"] for run in runs),
+    summary = {
+        name: {
+            **summarize_rounds(runs),
             "agent_turns": sum(run["agent_turns"] for run in runs),
             "agent_errors": sum(run["agent_errors"] for run in runs),
         }
-    alone = summary["alone"]
-    for row in summary.values():
-        row["p99_ratio"] = round(row["p99_ms"] / alone["p99_ms"], 2)
-        row["flute_rate_ratio"] = round(row["flute_hz"] / alone["flute_hz"], 4)
+        for name, runs in seen.items()
+    }
+    against_alone(summary)
     return summary
 
 

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt loads
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for benchmarks.loop_rounds, shared with agent.py
 
+from benchmarks.loop_rounds import against_alone, loop_figures, summarize_rounds
 from flutex.host.commands.demo import run_session
 from flutex.host.commands.recorded import read_recorded
 from flutex.host.commands.viewing import LiveWindow
@@ -111,37 +113,20 @@ def loop_timing(seconds: float, rounds: int) -> dict[str, Any]:
         for name, run in conditions.items():
             cpu0 = time.process_time()
             summary, stats = run(seconds)
-            row = {
-                "p50_ms": summary["loop_latency_ms"]["p50"],
-                "p99_ms": summary["loop_latency_ms"]["p99"],
-                "flute_hz": summary["rates_hz"]["flute"],
-                "belt_hz": summary["rates_hz"]["belt"],
-                "frames_lost": summary["frames_lost"],
-                "process_cpu_s": time.process_time() - cpu0,
-            }
+            row = {**loop_figures(summary), "process_cpu_s": time.process_time() - cpu0}
             if stats is not None:
                 shared = name == "window thread"
                 row["window"] = window_figures(stats, row["process_cpu_s"] if shared else None)
             seen[name].append(row)
     result = {}
     for name, runs in seen.items():
-        p99s = sorted(run["p99_ms"] for run in runs)
-        result[name] = {
-            "p50_ms": statistics.median(run["p50_ms"] for run in runs),
-            "p99_ms": statistics.median(p99s),
-            "p99_range_ms": [p99s[0], p99s[-1]],
-            "flute_hz": statistics.median(run["flute_hz"] for run in runs),
-            "belt_hz": statistics.median(run["belt_hz"] for run in runs),
-            "frames_lost": sum(run["frames_lost"] for run in runs),
-            "process_cpu_share": round(statistics.median(run["process_cpu_s"] for run in runs) / seconds, 3),
-        }
+        cpu_s = statistics.median(run["process_cpu_s"] for run in runs)
+        result[name] = {**summarize_rounds(runs), "process_cpu_share": round(cpu_s / seconds, 3)}
         if "window" in runs[0]:
             result[name]["window"] = {
                 key: statistics.median(run["window"][key] for run in runs) for key in runs[0]["window"]
             }
-    alone = result["alone"]
-    for row in result.values():
-        row["p99_ratio"] = round(row["p99_ms"] / alone["p99_ms"], 2)
+    against_alone(result)
     return result
 
 

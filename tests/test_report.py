@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from test_progress_store import PLAN, make_attempt
 
+from flutex.host.audio.synth import midi_to_hz
 from flutex.host.breath.share import Inhale
 from flutex.host.cli import main
 from flutex.host.link.events import BeltSample
@@ -34,7 +35,7 @@ from flutex.tutor.lesson.events import (
 )
 from flutex.tutor.progress import open_store
 from flutex.view.colours import BELT, CLEAN, FAULTY, GUIDANCE, hex_colour
-from flutex.view.picture import VIEW_TYPES, Picture, midi_hz
+from flutex.view.picture import VIEW_TYPES, Picture
 from flutex.view.report.session_page import SessionSource, session_page
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -140,7 +141,7 @@ def tiny_picture(title: str, student: str, reason: str) -> Picture:
         LessonBegan(title, "a piece", student, "dynamic", ((1, 2),), False),
         AttemptStarted(1, 1, 2, "free", 0, 96.0, 1.0, False, reason),
         AttemptScore(1, (note,)),
-        PitchFrame(midi_hz(72.3), 0.9, True),
+        PitchFrame(midi_to_hz(72.3), 0.9, True),
         BeltSample(1.1, 0, (1.0, 2.0, 3.0, 4.0)),
         NoteGraded(0, 1, 1.0, 72, ("late",), (reason,), 30.0, 0.2, 3, 4),
         AttemptEnded(1, 0, 1, 0, 0, False),
@@ -190,7 +191,7 @@ def long_lesson(minutes: float) -> Iterator[Stamped]:
         for t in np.arange(start + 1.0, start + 6.6, 1 / 172):
             note = notes[min(6, int((t - start - 1.0) / 0.8))]
             off = 0.3 * math.sin(2 * math.pi * 5 * t) + (0.4 if note.index % 3 == 0 else 0.0)
-            frames.append(Stamped(float(t), PitchFrame(midi_hz(note.midi + off), 0.9, True)))
+            frames.append(Stamped(float(t), PitchFrame(midi_to_hz(note.midi + off), 0.9, True)))
         if guided:
             frames += [Stamped(note.onset_s - 0.1, HapticPress(note.index, 1, 1000, note.end_s)) for note in notes]
         frames += [Stamped(start + 4.0 * b, Inhale(start + 4.0 * b, start + 4.0 * b + 1.0, 0.5, 0.7)) for b in (0, 1)]

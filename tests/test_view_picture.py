@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from flutex.host.audio.synth import midi_to_hz
 from flutex.host.breath.phases import Phase, PhaseChange
 from flutex.host.session.events import HapticPress, HapticRelease, PitchFrame, Stamped
 from flutex.host.session.playback import Recording
@@ -25,7 +26,6 @@ from flutex.view.picture import (
     VIEW_TYPES,
     Picture,
     Series,
-    midi_hz,
 )
 
 
@@ -59,7 +59,7 @@ def lesson_picture() -> Picture:
 def test_pitch_is_judged_against_the_note_written_at_its_time():
     picture = lesson_picture()
     picture.feed(Stamped(2.5, PitchFrame(445.0, 0.9, True)))  # A4 written: 20 cents sharp
-    picture.feed(Stamped(3.5, PitchFrame(midi_hz(71) * 2 ** (-30 / 1200), 0.9, True)))  # B4 written: 30 flat
+    picture.feed(Stamped(3.5, PitchFrame(midi_to_hz(71) * 2 ** (-30 / 1200), 0.9, True)))  # B4 written: 30 flat
     picture.feed(Stamped(4.5, PitchFrame(440.0, 0.9, True)))  # after the last note: no written note
     picture.feed(Stamped(4.6, PitchFrame(0.0, 0.1, False)))
     rows = picture.pitch.values

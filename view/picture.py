@@ -13,6 +13,7 @@ the series keep in time order.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.breath.phases import PhaseChange
 from flutex.host.breath.share import Inhale
 from flutex.host.link.events import BeltSample, HapticStatus, LinkLost, LinkRestored
+from flutex.host.pitch.notes import hz_to_midi
 from flutex.host.session.events import (
     RECORDED_TYPES,
     AudioChunk,
@@ -35,6 +37,7 @@ from flutex.host.session.events import (
     Stamped,
 )
 from flutex.tutor.assess.events import ExtraNote, NoteGraded, Position, RuleVerdict, SegmentFinished
+from flutex.tutor.assess.rules import cents_between
 from flutex.tutor.lesson.events import (
     AttemptEnded,
     AttemptScore,
@@ -161,14 +164,6 @@ class Attempt:
     started: AttemptStarted
     ended: AttemptEnded | None = None
     ended_s: float | None = None
-
-
-def cents(hz: float, reference_hz: float) -> float:
-    return 1200.0 * math.log2(hz / reference_hz)
-
-
-def midi_hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
 
 class Picture:
@@ -318,8 +313,8 @@ class Picture:
         if event.voiced and event.hz > 0.0:
             written = self.target_at(t)
             if written is not None:
-                target = cents(event.hz, midi_hz(written.note.midi))
-            heard = 69.0 + 12.0 * math.log2(event.hz / 440.0)  # fractional MIDI number
+                target = cents_between(event.hz, written.note.midi)
+            heard = float(hz_to_midi(np.float64(event.hz)))  # fractional MIDI number
             nearest = 100.0 * (heard - round(heard))
         self.pitch.append(t, (event.hz if event.voiced else 0.0, event.confidence, target, nearest))
 
@@ -343,15 +338,18 @@ class Picture:
         self.status.append(t, (*(float(flag) for flag in flags), *positions, *padding))
 
     def _on_press(self, t: float, event: HapticPress) -> None:
-        if self.presses and self.presses[-1].end_s > t:  # a new press ends the one before
-            self._on_release(t, HapticRelease("next press"))
+        self._end_press(t)  # a new press ends the one before
         self.presses.append(Press(t, event.until_s, event.holes_mask, event.force_permille, event.note_index))
         self._press_starts.append(t)
 
     def _on_release(self, t: float, _event: HapticRelease) -> None:
+        self._end_press(t)
+
+    def _end_press(self, t: float) -> None:
+        """The last press, if it was still on at `t`, ends there."""
         if self.presses and self.presses[-1].end_s > t:
             last = self.presses[-1]
-            self.presses[-1] = Press(last.t_s, max(last.t_s, t), last.holes_mask, last.force_permille, last.note_index)
+            self.presses[-1] = dataclasses.replace(last, end_s=max(last.t_s, t))
 
     def _on_lesson(self, _t: float, event: LessonBegan) -> None:
         self.lesson = event

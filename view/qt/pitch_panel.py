@@ -9,6 +9,7 @@ import math
 import numpy as np
 from PySide6.QtGui import QColor
 
+from flutex.host.pitch.notes import hz_to_midi
 from flutex.tutor.lesson.events import AttemptStarted
 from flutex.tutor.lesson.modes import FREE
 from flutex.view.colours import CLEAN, FAULTY, GUIDANCE, IN_TUNE_CENTS, OFF_CENTS, cents_colour
@@ -102,7 +103,7 @@ class PitchPanel(ScrollingPlot):
         hz = rows[:, PITCH_HZ]
         voiced = hz > 0.0
         heard = np.full(len(hz), np.nan)
-        heard[voiced] = 69.0 + 12.0 * np.log2(hz[voiced] / 440.0)
+        heard[voiced] = hz_to_midi(hz[voiced])
         column = PITCH_CENTS_TARGET if self.picture.targets else PITCH_CENTS_NEAREST
         bands = cents_bands(rows[:, column])
         joined = voiced[:-1] & voiced[1:] & (np.diff(times) < MAX_GAP_S)

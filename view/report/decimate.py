@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flutex.host.pitch.notes import hz_to_midi
+
 
 def envelope(times: np.ndarray, values: np.ndarray, t0_s: float, t1_s: float, columns: int) -> tuple[np.ndarray, ...]:
     """(times, rows) with, per column of [t0, t1] split in `columns`, the lowest then the highest row of each
@@ -45,7 +47,7 @@ def pitch_points(times: np.ndarray, hz: np.ndarray, cents: np.ndarray, column_s:
     column = np.floor((times - times[0]) / column_s).astype(np.int64)
     starts = np.flatnonzero(np.diff(column, prepend=-1))
     last = np.append(starts[1:], len(times)) - 1
-    midi = 69.0 + 12.0 * np.log2(hz / 440.0)
+    midi = hz_to_midi(hz)
     return PitchPoints(
         (times[starts] + times[last]) / 2.0, _medians(midi, column, starts), _medians(cents, column, starts)
     )

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from flutex.host.pitch.config import note_name
+from flutex.host.pitch.notes import hz_to_midi
 from flutex.view.colours import CLEAN, FAULTY, GUIDANCE, OFF_CENTS, cents_colour, hex_colour
 from flutex.view.picture import PITCH_CENTS_TARGET, PITCH_HZ, Grade, Picture, Target
 from flutex.view.report.decimate import pitch_points
@@ -62,7 +63,7 @@ def _semitone_range(targets: list[Target], hz: np.ndarray) -> tuple[float, float
     pitches = [float(target.note.midi) for target in targets]
     voiced = hz[hz > 0.0]
     if len(voiced):
-        heard = 69.0 + 12.0 * np.log2(np.percentile(voiced, [2, 98]) / 440.0)
+        heard = hz_to_midi(np.percentile(voiced, [2, 98]))
         pitches += [float(heard[0]), float(heard[1])]
     low, high = (min(pitches), max(pitches)) if pitches else (67.0, 79.0)
     spare = max(1.5, (MIN_SPAN_SEMITONES - (high - low)) / 2.0)
