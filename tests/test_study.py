@@ -8,9 +8,18 @@ import pytest
 
 from flutex.sim.fastpath import run_lesson_fast, with_policy
 from flutex.sim.learner import Learner, LearnerParams
-from flutex.sim.study import DEFAULT_PLAN, GRID, StudyConfig, _lesson_material, run_study
+from flutex.sim.study import DEFAULT_PLAN, GRID, StudyConfig, _lesson_material, floor_error, headroom, run_study
 
-KEYS = {"students", "static", "dynamic", "learning_rate_gain", "forgetting_reduction", "ci95", "sensitivity"}
+KEYS = {
+    "students",
+    "static",
+    "dynamic",
+    "learning_rate_gain",
+    "forgetting_reduction",
+    "ci95",
+    "headroom",
+    "sensitivity",
+}
 
 
 def study(*args):
@@ -58,9 +67,43 @@ def test_the_sensitivity_grid_has_a_row_per_cell():
     cells = len(GRID["g"]) * len(GRID["alpha"]) * len(GRID["w20"])
     assert len(result["sensitivity"]) == cells
     row = result["sensitivity"][0]
-    assert {"g", "alpha", "w20", "learning_rate_gain", "forgetting_reduction", "dynamic_better", "meets_paper"} <= set(
-        row
-    )
+    assert {
+        "g",
+        "alpha",
+        "w20",
+        "learning_rate_gain",
+        "forgetting_reduction",
+        "dynamic_better",
+        "meets_paper",
+        "headroom",
+        "paper_within_reach",
+    } <= set(row)
+
+
+def test_the_floor_error_is_what_a_fully_practised_learner_slips():
+    """The headroom rests on q = e_floor / (1 + e_floor): a learner whose every note is at the floor, drawn as the
+    study draws it, gets that share of notes wrong (no slip twice in a row)."""
+    params = LearnerParams(e0=0.35, e_floor=0.2)  # a floor high enough to tell q (1/6) from e_floor (1/5)
+    learner = Learner(params, seed=5)
+    items = [(i, (60 + i % 7, 61 + i % 7)) for i in range(20_000)]
+    learner.practised([(item, False) for _, item in items[:7]] * 80, day=0.0)  # 80 practices: at the floor
+    slips = learner.mistakes_for(items, "free", 0, day=0.0)
+    assert abs(len(slips) / len(items) - floor_error(params)) < 0.01
+
+
+def test_the_headroom_bounds_what_the_dynamic_policy_reached():
+    """The measures cannot show more than a student at the slip floor: the dynamic arm's gains stay under the
+    headroom (in expectation; this seeded population sits well inside it), and a static arm that already sits at
+    the floor leaves none."""
+    config = StudyConfig(students=12, days=2, seed=2)
+    result = run_study(config)
+    most = result["headroom"]
+    assert 0 < result["learning_rate_gain"] <= most["learning_rate_gain"]
+    assert result["forgetting_reduction"] <= most["forgetting_reduction"]
+    q = floor_error(config.params)
+    at_floor = {"baseline_accuracy": 0.8, "learning_rate": (1.0 - q - 0.8) / 2, "forgetting": q}
+    gain, reduction = headroom([{"static": at_floor, "dynamic": at_floor}], config.params, days=2)
+    assert gain == pytest.approx(0.0) and reduction == pytest.approx(0.0)
 
 
 def test_the_readable_table_and_help():
