@@ -18,6 +18,9 @@ SESSION_IDLE_MS = 2000
 # Over a link that is not trusted (BLE without a bond) the board takes nothing but HELLO, which it refuses, and
 # ESTOP: stopping must never need permission. Not even a HEARTBEAT, which would feed the watchdog and keep an old
 # host's session (and streams) alive for a stranger who connects as it leaves.
+# The help-me pedal or button is read at this rate and believed when two reads in a row agree: a foot switch
+# bounces for a few milliseconds, and a press shorter than 20 ms is no request.
+HELP_POLL_HZ = 50
 NOT_PAIRED = "not paired: in the pairing window (60 s from power-on, e-stop held in), pair this host with the board"
 
 
@@ -40,6 +43,8 @@ class Firmware:
         # the envelope's state as the last STATUS told it: a change of flags or targets is reported at once
         self._reported_flags = -1
         self._reported_targets = []
+        self.help_held = False
+        self._help_read = False
         self._last_host_us = chip.ticks_us()
         self._handlers = {
             wire.HEARTBEAT: self._heartbeat,
@@ -161,16 +166,28 @@ class Firmware:
             return
         envelope = self.envelope
         positions = envelope.positions
-        flags = envelope.flags()
+        flags = self.flags()
         self.link.send(wire.STATUS, (chip.ticks_us(), flags, len(positions)), positions)
         self._reported_flags = flags
         self._reported_targets = list(envelope.targets)
 
     def _report_change(self):
         """STATUS at once when a flag or a servo target changed since the last one, not only at the next period."""
-        envelope = self.envelope
-        if envelope.flags() != self._reported_flags or envelope.targets != self._reported_targets:
+        if self.flags() != self._reported_flags or self.envelope.targets != self._reported_targets:
             self.send_status()
+
+    def flags(self):
+        """STATUS's flags: the envelope's state, and whether the help-me input is held. The host turns a press into
+        guidance through the envelope like any other command; the input itself moves nothing."""
+        return self.envelope.flags() | (wire.FLAG_HELP if self.help_held else 0)
+
+    def poll_help(self):
+        """Read the help-me input; a change two reads in a row agree on is reported at once."""
+        pressed = self.peripherals.help.pressed()
+        if pressed == self._help_read:
+            self.help_held = pressed
+        self._help_read = pressed
+        self._report_change()
 
     def sample_flute(self):
         if not self.session:
@@ -206,6 +223,7 @@ class Firmware:
         asyncio.create_task(self.every(rates["flute"], self.sample_flute))
         asyncio.create_task(self.every(rates["belt"], self.sample_belt))
         asyncio.create_task(self.every(rates["status"], self.send_status))
+        asyncio.create_task(self.every(HELP_POLL_HZ, self.poll_help))
         await self.link.serve(self.handle)
 
 

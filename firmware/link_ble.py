@@ -79,7 +79,7 @@ class BleLink:
         self._name = name
         self._streams = (wire.FLUTE, wire.BELT, wire.STATUS, wire.ALERT)  # what the board says of its own accord
         self._delimiter = wire.DELIMITER
-        self._estop = peripherals.EstopButton(peripherals.load_json(peripherals.PINMAP_PATH))
+        self._estop = peripherals.Button(peripherals.load_json(peripherals.PINMAP_PATH)["estop"])
         self._powered_on_ms = time.ticks_ms()
         self._bonded_since_power_on = False
         self._service_uuid = bluetooth.UUID(NUS_SERVICE)

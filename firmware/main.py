@@ -8,5 +8,5 @@ import app
 import chip
 import peripherals
 
-if not peripherals.EstopButton(peripherals.load_json(peripherals.PINMAP_PATH)).pressed():
+if not peripherals.Button(peripherals.load_json(peripherals.PINMAP_PATH)["estop"]).pressed():
     chip.run(app.main)

@@ -24,13 +24,13 @@ def by_name(items, key, names, what):
     return [found[name] for name in names]
 
 
-class EstopButton:
-    """The e-stop's sense contact (the other contact cuts the actuators' power in hardware)."""
+class Button:
+    """A contact read on one input pin, as the pin map's entry says (gpio, active_low): the e-stop's sense contact
+    (its other contact cuts the actuators' power in hardware) and the help-me pedal or button."""
 
-    def __init__(self, pinmap):
-        estop = pinmap["estop"]
-        self._pin = machine.Pin(estop["gpio"], machine.Pin.IN, machine.Pin.PULL_UP)
-        self._pressed_level = 0 if estop["active_low"] else 1
+    def __init__(self, entry):
+        self._pin = machine.Pin(entry["gpio"], machine.Pin.IN, machine.Pin.PULL_UP)
+        self._pressed_level = 0 if entry["active_low"] else 1
 
     def pressed(self):
         return self._pin.value() == self._pressed_level
@@ -59,7 +59,8 @@ class Peripherals:
         clutch = pinmap["clutch"]
         self._clutch_on_level = 1 if clutch["active_high"] else 0
         self.clutch_pin = machine.Pin(clutch["gpio"], machine.Pin.OUT, value=1 - self._clutch_on_level)
-        self.estop = EstopButton(pinmap)
+        self.estop = Button(pinmap["estop"])
+        self.help = Button(pinmap["help"])
         self.link = chip.host_link(pinmap)
 
     @staticmethod

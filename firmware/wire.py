@@ -95,6 +95,7 @@ FLAG_CLUTCH = 0x02
 FLAG_WATCHDOG = 0x04  # the watchdog has released the instrument since the last ARM
 FLAG_ESTOP = 0x08  # an emergency stop (button or ESTOP command) is active
 FLAG_GUIDING = 0x10  # a GUIDE is pressing a fingering
+FLAG_HELP = 0x20  # the help-me pedal or button is held (the student's request: it moves nothing by itself)
 
 # ERROR codes (answers to a command) and ALERT codes (the board acted on its own) share one numbering
 E_BAD_MESSAGE = 1  # wrong length or unknown type

@@ -133,8 +133,10 @@ class VirtualPlayer:
         pressure = self.pinmap["pressure"]
         self._mouth = (pressure["mouth"]["gpio"], pressure["mouth"]["pa_per_count"])
         self._belt = [(channel["gpio"], channel["pa_per_count"]) for channel in pressure["belt"]]
-        estop = self.pinmap["estop"]
-        self._estop_released = (estop["gpio"], 1 if estop["active_low"] else 0)
+        # the e-stop and the help-me pedal, never touched by the player (tests press them): their released levels
+        self._buttons_released = {
+            self.pinmap[name]["gpio"]: 1 if self.pinmap[name]["active_low"] else 0 for name in ("estop", "help")
+        }
 
     def voice(self, t_s: np.ndarray) -> Voice:
         """What the player does at each time (see `Voice`); after a single pass it holds its last fingering."""
@@ -229,8 +231,7 @@ class VirtualPlayer:
         }
         pins.update(dict.fromkeys(self._idle_gpios, TOUCH_OPEN))
         pins.update(zip(readings.adc_gpios, readings.adc_counts[index].tolist(), strict=True))
-        gpio, level = self._estop_released  # the player never touches the e-stop; tests press it
-        pins[gpio] = level
+        pins.update(self._buttons_released)
         return pins
 
 

@@ -19,15 +19,19 @@ from typing import Any
 import numpy as np
 import pytest
 
+from flutex.hardware import load_pinmap
 from flutex.host.cli import main
 from flutex.host.commands.lesson import SimulatedPerformer, lesson
 from flutex.host.commands.listen import load_fitted
+from flutex.host.link.events import HapticStatus
 from flutex.host.link.opener import open_instrument
 from flutex.host.session.events import RECORDED_TYPES, HapticPress, Stamped
 from flutex.host.session.playback import Recording
 from flutex.host.session.session import Session
+from flutex.sim.board import SimBoard
 from flutex.sim.fastpath import run_lesson_fast
 from flutex.sim.learner import PRESETS, Learner
+from flutex.sim.student import SimStudent
 from flutex.tutor.assess.rules import GradingRules
 from flutex.tutor.lesson.events import AttemptEnded, AttemptStarted, Click
 from flutex.tutor.lesson.guidance import HelpRequested
@@ -168,37 +172,48 @@ def test_a_singing_lesson_listens_to_the_voice_and_the_belt_and_never_moves_a_se
 @contextlib.asynccontextmanager
 async def simulated_lesson(
     plan: LessonPlan, url: str, hear: Callable[[Stamped], None], **options: Any
-) -> AsyncIterator[LessonSetup]:
+) -> AsyncIterator[tuple[LessonSetup, SimBoard]]:
     """A lesson of `plan` set up on the simulator at `url` (its simulated student plays every attempt), `hear` on
-    its timeline; `options` go to `LessonSetup` (store, control, say, on_event...). Start `setup.session` to run it."""
+    its timeline, and the simulated board (a test may press its buttons); `options` go to `LessonSetup` (store,
+    control, say, on_event...). Start `setup.session` to run it."""
     async with open_instrument(url, microphone="simulated") as instrument:
-        assert instrument.student is not None
+        student = instrument.student
+        assert isinstance(student, SimStudent)
         _, fitted = load_fitted(str(plan.score_path()), plan.part, "six_hole", plan.transpose)
         session = Session(instrument.client, profile=fitted.profile, audio=instrument.audio, input_latency_s=0.0)
         session.timeline.add_listener(hear)
-        performer = SimulatedPerformer(instrument.student, session, GradingRules.for_tolerance(plan.passing.tolerance))
-        yield LessonSetup(plan, plan_ref(plan), fitted, session, performer, "ana", url, **options)
+        performer = SimulatedPerformer(student, session, GradingRules.for_tolerance(plan.passing.tolerance))
+        yield LessonSetup(plan, plan_ref(plan), fitted, session, performer, "ana", url, **options), student.world.board
 
 
 @pytest.mark.slow
-async def test_help_me_during_a_free_attempt_brings_full_guidance_at_once() -> None:
+@pytest.mark.parametrize("asks_with", ["key", "pedal"])
+async def test_help_me_during_a_free_attempt_brings_full_guidance_at_once(asks_with: str) -> None:
     plan = load_plan(resolve_plan("first_lesson"))
     plan = dataclasses.replace(plan, minutes=0.05, guidance=dataclasses.replace(plan.guidance, start=FREE))
     url = f"sim://?student={STUDENT}&learner=quick"
     seen: list[Stamped] = []
     runner: LessonRunner
+    board: SimBoard
+    pedal = load_pinmap()["help"]
 
-    def ask_on_the_downbeat(stamped: Stamped) -> None:  # the student presses the help key as the bars begin
+    def ask_on_the_downbeat(stamped: Stamped) -> None:  # as the bars begin: Enter, or the board's help-me pedal
         if isinstance(stamped.event, Click) and stamped.event.beat == plan.count_in_beats + 1:
-            runner.request_help()
+            if asks_with == "key":
+                runner.request_help()
+            else:
+                board.set_inputs({pedal["gpio"]: 0 if pedal["active_low"] else 1})
 
-    async with simulated_lesson(plan, url, seen.append, on_event=ask_on_the_downbeat) as setup:
+    async with simulated_lesson(plan, url, seen.append, on_event=ask_on_the_downbeat) as (setup, board):
         runner = LessonRunner(setup)
         async with setup.session:
             report = await runner.run()
     assert [line.step.mode for line in report.attempts] == [FREE]
     assert report.attempts[0].row.help_requested
     asked = next(s.t_s for s in seen if isinstance(s.event, HelpRequested))
+    if asks_with == "pedal":
+        held = next(s.t_s for s in seen if isinstance(s.event, HapticStatus) and s.event.help_held)
+        assert held <= asked < held + 0.2, "the board's flag went up, then the lesson heard it"
     presses = [s.event for s in seen if isinstance(s.event, HapticPress) and s.t_s >= asked]
     assert presses and all(press.force_permille == FULL_FORCE for press in presses)
     assert not [s for s in seen if isinstance(s.event, HapticPress) and s.t_s < asked], "free until the student asked"

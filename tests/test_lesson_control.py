@@ -172,7 +172,7 @@ async def _run(
 
     with open_store(store_url) if store_url else contextlib.nullcontext() as store:
         lesson = simulated_lesson(plan, URL, hear, store=store, control=control, say=said.append)
-        async with lesson as setup, setup.session:
+        async with lesson as (setup, _board), setup.session:
             running = asyncio.ensure_future(LessonRunner(setup).run())
             if meanwhile is not None:
                 await meanwhile()

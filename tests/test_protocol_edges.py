@@ -199,6 +199,33 @@ def test_the_board_acting_on_its_own_sends_an_alert_not_an_error():
     assert sent[1][1]["flags"] & wire.FLAG_ESTOP
 
 
+def test_the_help_pedal_is_reported_once_two_reads_agree_and_moves_nothing():
+    board = StandInBoard()
+    pedal = board.firmware.pinmap["help"]
+    held, released = (0, 1) if pedal["active_low"] else (1, 0)
+
+    def read(level: int) -> list[dict]:
+        board.chip.pins[pedal["gpio"]] = level
+        board.firmware.poll_help()
+        return _statuses(board.sent())
+
+    read(released)
+    board.receive(wire.HELLO, (wire.VERSION,))
+    board.receive(wire.ARM, (1,))
+    board.sent()
+    targets = list(board.firmware.envelope.targets)
+    assert read(held) == [] and read(released) == [], "one read is a bounce, not a press"
+    assert read(held) == []
+    (pressed,) = read(held)
+    assert pressed["flags"] & wire.FLAG_HELP
+    assert not pressed["flags"] & (wire.FLAG_CLUTCH | wire.FLAG_GUIDING), "the pedal asks; it moves nothing"
+    assert board.firmware.envelope.targets == targets
+    assert read(held) == [], "held is one report, not one per read"
+    assert read(released) == []
+    (let_go,) = read(released)
+    assert not let_go["flags"] & wire.FLAG_HELP and let_go["flags"] & wire.FLAG_ARMED
+
+
 def test_board_info_names_the_chip_and_the_profile():
     board = StandInBoard()
     board.receive(wire.HELLO, (wire.VERSION,))

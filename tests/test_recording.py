@@ -21,7 +21,7 @@ from mcap.reader import make_reader
 
 from flutex.host.fanout import Notifier
 from flutex.host.link.events import BeltSample, BoardInfo, CommandResult, FluteSample, HapticStatus, LinkRestored
-from flutex.host.session.codec import EventCodec
+from flutex.host.session.codec import EventCodec, to_json
 from flutex.host.session.events import Stamped
 from flutex.host.session.playback import Recording
 from flutex.host.session.recording import (
@@ -139,6 +139,18 @@ def test_every_field_kind_comes_back(tmp_path_factory: pytest.TempPathFactory, i
     back = list(Recording(path, [Everything]))
     assert len(back) == len(events) and all(same(a, b) for a, b in zip(events, back, strict=True))
     assert all(type(b.event.inners) is tuple and b.event.mood is Mood.EAGER for b in back)
+
+
+def test_a_field_added_later_reads_as_its_default_and_a_missing_one_without_is_damage() -> None:
+    codec = EventCodec(HapticStatus)
+    status = Stamped(1.5, HapticStatus(1.0, 7, True, False, False, False, False, (0, 500), help_held=True))
+    message = json.loads(codec.encode(status))
+    assert codec.decode(to_json(message)) == status
+    del message["help_held"]  # written before the help-me pedal existed
+    assert codec.decode(to_json(message)).event.help_held is False
+    del message["armed"]
+    with pytest.raises(KeyError):
+        codec.decode(to_json(message))
 
 
 def test_arrays_travel_as_raw_bytes(tmp_path: Path) -> None:

@@ -45,6 +45,22 @@ def servo_angle_deg(pulse_ns, pinmap):
     return (pulse_ns / 1000 - servos["min_pulse_us"]) * 180 / (servos["max_pulse_us"] - servos["min_pulse_us"])
 
 
+async def test_the_help_pedal_reaches_the_host_and_moves_nothing(rig):
+    client, board, pinmap = rig
+    events = client.subscribe()
+    pedal = pinmap["help"]["gpio"]
+    assert (await client.arm()).accepted
+    since = len(board.output_log)
+    board.set_inputs({pedal: 0})  # held (active low)
+    while not (status := await next_event(events, HapticStatus)).help_held:
+        pass
+    assert status.armed and not status.clutch_engaged and not status.guiding
+    board.set_inputs({pedal: 1})
+    while (await next_event(events, HapticStatus)).help_held:
+        pass
+    assert clutch_changes(board, pinmap, since) == [], "the pedal only asks: the clutch never moved"
+
+
 async def test_estop_button_releases_everything_and_blocks_arming(rig):
     client, board, pinmap = rig
     events = client.subscribe()

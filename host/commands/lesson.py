@@ -47,8 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Run a whole lesson from a plan: each attempt counted in, played, graded note by note and guided as the "
         "schedule decides (guidance fades as the student gets it right and comes back when errors return); a report "
-        "at the end; every attempt saved to the progress store. Press Enter during an attempt for help (guidance "
-        "comes back). On sim://?student=SEED a simulated student who learns plays the lesson."
+        "at the end; every attempt saved to the progress store. Press Enter or the board's help-me pedal during an "
+        "attempt for help (guidance comes back). On sim://?student=SEED a simulated student who learns plays the "
+        "lesson."
     )
     parser.add_argument("plan", metavar="PLAN", help="a lesson plan (TOML file) or a shipped plan's name")
     parser.add_argument("--student", default=None, help="whose lesson it is (default: your login name)")

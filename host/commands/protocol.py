@@ -111,6 +111,7 @@ FLAGS: dict[str, str] = {
     "FLAG_WATCHDOG": "the watchdog released the instrument since the last ARM",
     "FLAG_ESTOP": "an emergency stop is active (button or ESTOP)",
     "FLAG_GUIDING": "a GUIDE is pressing a fingering",
+    "FLAG_HELP": "the help-me pedal or button is held (a request for the tutor; it moves nothing)",
 }
 
 CODES: dict[str, str] = {

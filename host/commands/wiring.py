@@ -43,6 +43,7 @@ def pin_uses(pinmap: dict[str, Any]) -> list[PinUse]:
         for channel in pressure["belt"]
     ]
     uses.append(PinUse(pinmap["estop"]["gpio"], "input", "estop", "e-stop button (sense)"))
+    uses.append(PinUse(pinmap["help"]["gpio"], "input", "help", "help-me pedal or button"))
     uses += [
         PinUse(finger["gpio"], "pwm", "servos.fingers", f"finger servo {finger['finger']} (signal)")
         for finger in pinmap["servos"]["fingers"]

@@ -101,6 +101,7 @@ class Codec:
             emergency_stop=bool(flags & wire.FLAG_ESTOP),
             guiding=bool(flags & wire.FLAG_GUIDING),
             positions=fields["positions"],
+            help_held=bool(flags & wire.FLAG_HELP),
         )
 
     def _ack(self, seq: int, fields: dict) -> CommandResult:

@@ -47,7 +47,8 @@ class BoardInfo:
 
 @dataclass(frozen=True, slots=True)
 class HapticStatus:
-    """The safety envelope's state: armed, clutch, watchdog release, e-stop, guiding, servo positions (permille)."""
+    """The safety envelope's state: armed, clutch, watchdog release, e-stop, guiding, servo positions (permille); and
+    whether the student holds the help-me pedal or button (a request for the tutor, not a safety state)."""
 
     t_s: float
     seq: int
@@ -57,6 +58,7 @@ class HapticStatus:
     emergency_stop: bool
     guiding: bool
     positions: tuple[int, ...]
+    help_held: bool = False  # recordings made before the help input read as not held
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,6 +246,10 @@ class EventCodec:
         self._plain = [name for name, shape in self._fields if shape.encode is None]
         self._encoders = [(name, shape.encode) for name, shape in self._fields if shape.encode]
         self._decoders = [(name, shape.decode or _same) for name, shape in self._fields]
+        # a field added to an event after a recording was made takes its default there (a field with none is damage)
+        self._defaults = {
+            field.name: field.default for field in dataclasses.fields(cls) if field.default is not dataclasses.MISSING
+        }
 
     def encode(self, stamped: Stamped) -> bytes:
         event = stamped.event
@@ -266,7 +270,10 @@ class EventCodec:
         """The Stamped event in `data`; raises ValueError (or KeyError/TypeError) when `data` does not fit."""
         text, _, raw = data.partition(RAW_SEPARATOR) if self._arrays else (data, b"", b"")
         message = json.loads(text)
-        values = {name: convert(message[name]) for name, convert in self._decoders}
+        values = {
+            name: convert(message[name]) if name in message or name not in self._defaults else self._defaults[name]
+            for name, convert in self._decoders
+        }
         offset = 0
         for name in self._arrays:
             dtype, shape = np.dtype(message[name]["dtype"]), tuple(message[name]["shape"])

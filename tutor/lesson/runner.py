@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from flutex.host.breath.calibration import Calibration
 from flutex.host.errors import FlutexError, UsageError
-from flutex.host.link.events import LinkLost
+from flutex.host.link.events import HapticStatus, LinkLost
 from flutex.host.session.events import Stamped
 from flutex.host.session.session import Session
 from flutex.tutor.assess.grader import Grader
@@ -105,10 +105,12 @@ class LessonRunner:
         )
         self._segment_of = segment_of(setup.plan, setup.fitted.score)
         self._help = False
+        self._pedal_held = False
         self._lost: list[LinkLost] = []
 
     def request_help(self) -> None:
-        """The "help me" input (a key, a pedal): guidance comes back for the rest of the attempt and the next."""
+        """The "help me" input (a key, the board's pedal): guidance comes back for the rest of the attempt and the
+        next."""
         self._help = True
 
     async def run(self) -> LessonReport:
@@ -122,7 +124,7 @@ class LessonRunner:
         due = reviews.due(started)
         schedule = schedule_for(plan, setup.fitted.score, prior, due)
         lesson_id = store.begin_lesson(setup.student, setup.plan_ref, setup.device, started) if store else None
-        setup.session.timeline.add_listener(self._note_loss)
+        setup.session.timeline.add_listener(self._hear_board)
         self._publish(
             LessonBegan(
                 plan.title,
@@ -362,9 +364,15 @@ class LessonRunner:
         session = self.setup.session
         session.timeline.publish(Stamped(session.clock.now(), event))
 
-    def _note_loss(self, stamped: Stamped) -> None:
-        if isinstance(stamped.event, LinkLost):
-            self._lost.append(stamped.event)
+    def _hear_board(self, stamped: Stamped) -> None:
+        """A lost link ends the lesson; a press of the board's help-me pedal (its flag going up) asks for help."""
+        event = stamped.event
+        if isinstance(event, LinkLost):
+            self._lost.append(event)
+        elif isinstance(event, HapticStatus):
+            if event.help_held and not self._pedal_held:
+                self.request_help()
+            self._pedal_held = event.help_held
 
 
 def _result(step: Step, span: SpanScore, report: PieceReport, guided: frozenset[int], helped: bool) -> AttemptResult:
