@@ -39,12 +39,21 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_no_data_is_one_line(capsys, store_url):
+    open_store(store_url).close()  # a store with nothing in it yet
     code, out, _ = run(capsys, "--store", store_url)
     assert code == 0 and out == "no lessons recorded yet\n"
     code, out, _ = run(capsys, "--store", store_url, "--student", "Ann")
     assert out == "no lessons recorded for Ann yet\n"
     code, out, _ = run(capsys, "gradebook", "--store", store_url)
     assert code == 0 and out.count("\n") == 1 and out.startswith("no assignments yet")
+
+
+@pytest.mark.parametrize("argv", [(), ("gradebook",), ("forget", "Ann")])
+def test_reading_a_store_that_is_not_there_names_the_path_and_makes_nothing(capsys, tmp_path, argv):
+    missing = tmp_path / "progres.db"  # a typo
+    code, out, err = run(capsys, *argv, "--store", f"sqlite://{missing}")
+    assert code != 0 and out == "" and f"no progress store at {missing}" in err and err.count("\n") == 1
+    assert not missing.exists()
 
 
 def test_table_and_trend(capsys, store_url):
@@ -143,7 +152,10 @@ def test_forget(capsys, store_url):
 def test_a_store_error_is_one_line(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, out, err = run(capsys, "--store", f"sqlite://{blocker / 'progress.db'}")
+    store = f"sqlite://{blocker / 'progress.db'}"
+    code, out, err = run(
+        capsys, "assign", str(SHIPPED_PLAN), "--student", "Ann", "--due", "2999-01-01", "--store", store
+    )
     assert (
         code == 1 and out == "" and err.startswith("flutex: error: cannot create the folder") and err.count("\n") == 1
     )

@@ -112,6 +112,17 @@ def test_the_readable_table_and_help():
     assert "--sensitivity" in study("--help").stdout
 
 
+def test_a_shipped_plan_is_taken_by_name_and_a_singing_one_refused():
+    assert "learning_rate_gain" in study("--students", "1", "--days", "1", "--plan", "first_lesson_static").stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "flutex.host.cli", "study", "--students", "1", "--plan", "breathing_scale"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "this plan is for the voice" in done.stderr and done.stderr.count("\n") == 1
+
+
 def test_a_bad_plan_is_a_clear_error_not_a_traceback(tmp_path):
     plan = tmp_path / "bad.toml"
     plan.write_text('title = "x"\npiece = "no_such_piece"\n')

@@ -72,7 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run_table(args: argparse.Namespace) -> int:
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         lessons = store.progress(args.student)
         if args.csv == "-":
             store.export_csv(sys.stdout, args.student)
@@ -103,7 +103,7 @@ def run_assign(args: argparse.Namespace) -> int:
 
 
 def run_gradebook(args: argparse.Namespace) -> int:
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         rows = store.gradebook()
     if not rows:
         print("no assignments yet (add one with `flutex progress assign PLAN --student NAME --due YYYY-MM-DD`)")
@@ -119,7 +119,7 @@ def run_gradebook(args: argparse.Namespace) -> int:
 
 
 def run_forget(args: argparse.Namespace) -> int:
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         if not store.forget(args.name):
             raise UsageError(f"no student named {args.name!r} in the store (names are exact: see `flutex progress`)")
     print(f"forgot {args.name}: their lessons, attempts, grades, review cards, mastery and assignments are deleted")

@@ -70,7 +70,7 @@ def _gradebook(url: str | None, student: str | None) -> tuple[str, str]:
     from flutex.view.report.gradebook_page import gradebook_page
 
     today = date.today()
-    with open_store(url) as store:
+    with open_store(url, create=False) as store:
         lessons = store.progress(student)
         assignments = [row for row in store.gradebook(today) if student is None or row["student"] == student]
     if student is not None and not lessons and not assignments:

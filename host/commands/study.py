@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from flutex.host.commands.arguments import positive_int
 
@@ -21,7 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--students", type=positive_int, default=200, help="students in the population (200)")
     parser.add_argument("--days", type=positive_int, default=5, help="days of lessons before the delayed test (5)")
     parser.add_argument("--seed", type=int, default=0, help="the population's seed (0)")
-    parser.add_argument("--plan", type=Path, default=None, help="the lesson plan (default: the shipped first lesson)")
+    parser.add_argument(
+        "--plan", default=None, help="a lesson plan (TOML file) or a shipped plan's name (default: first_lesson)"
+    )
     parser.add_argument(
         "--sensitivity", action="store_true", help="also run the grid over g, learning rate and forgetting"
     )
@@ -37,8 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from flutex.sim.study import DEFAULT_PLAN, StudyConfig, run_study, table
+    from flutex.tutor.lesson.plan import resolve_plan
 
-    config = StudyConfig(plan=args.plan or DEFAULT_PLAN, students=args.students, days=args.days, seed=args.seed)
+    plan = resolve_plan(args.plan) if args.plan else DEFAULT_PLAN
+    config = StudyConfig(plan=plan, students=args.students, days=args.days, seed=args.seed)
     workers = args.workers or len(os.sched_getaffinity(0))
     result = run_study(config, args.sensitivity, args.cell_students, workers, _progress)
     print(json.dumps(result) if args.json else table(result))

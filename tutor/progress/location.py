@@ -27,16 +27,17 @@ def default_path() -> Path:
     return Path(data_home) / "flutex" / FILE_NAME
 
 
-def connect(url: str | None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Database:
+def connect(url: str | None, timeout_s: float = DEFAULT_TIMEOUT_S, create: bool = True) -> Database:
     """Open the database `url` names: None or "" the default file, `sqlite://PATH` (so `sqlite:///abs/path`) or a
-    bare path a SQLite file, `postgresql://` (or `postgres://`) a PostgreSQL database."""
+    bare path a SQLite file, `postgresql://` (or `postgres://`) a PostgreSQL database. `create` False: a SQLite file
+    that does not exist is an error, not a new store (a server's database always exists first)."""
     if not url:
-        return SqliteDatabase(default_path(), timeout_s)
+        return SqliteDatabase(default_path(), timeout_s, create)
     scheme, separator, rest = url.partition("://")
     if not separator:
-        return SqliteDatabase(Path(url).expanduser(), timeout_s)
+        return SqliteDatabase(Path(url).expanduser(), timeout_s, create)
     if scheme == "sqlite" and rest:
-        return SqliteDatabase(Path(rest).expanduser(), timeout_s)
+        return SqliteDatabase(Path(rest).expanduser(), timeout_s, create)
     if scheme in ("postgresql", "postgres"):
         from flutex.tutor.progress.postgres import PostgresDatabase  # psycopg loads only for a PostgreSQL store
 

@@ -31,17 +31,23 @@ RETRY_PAUSE_S = 0.01  # between retries of a BEGIN that SQLite refused without w
 
 
 class SqliteDatabase:
-    """A progress store in the SQLite file `path` (its folder is created). `timeout_s`: how long a writer waits
-    for another program's write lock before the store reports it locked."""
+    """A progress store in the SQLite file `path` (its folder is created; with `create` False a missing file is a
+    `StoreError`, so a reader never leaves an empty store behind a mistyped path). `timeout_s`: how long a writer
+    waits for another program's write lock before the store reports it locked."""
 
     id_column = "INTEGER PRIMARY KEY AUTOINCREMENT"  # AUTOINCREMENT: a forgotten student's ids are never reused
     migration_lock = None  # BEGIN IMMEDIATE already lets one migrator in at a time
 
-    def __init__(self, path: Path, timeout_s: float) -> None:
+    def __init__(self, path: Path, timeout_s: float, create: bool = True) -> None:
         self.path = path
         self.description = str(path)
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
+        if not create and not path.is_file():
+            raise StoreError(
+                f"no progress store at {path}: nothing has been recorded there (a lesson makes it; name another "
+                "with --store sqlite:///PATH or the FLUTEX_HOME variable)"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

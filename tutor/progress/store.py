@@ -52,12 +52,13 @@ ATTEMPT_ROWS = """
 """
 
 
-def open_store(url: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Store:
+def open_store(url: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S, create: bool = True) -> Store:
     """Open (creating or migrating as needed) the store `url` names: None the default SQLite file
     (`$FLUTEX_HOME/progress.db`, else `~/.local/share/flutex/progress.db`), `sqlite:///PATH`, or
-    `postgresql://USER:PASSWORD@HOST:PORT/DB`. `timeout_s`: how long to wait for a lock or a server. Raises
-    `StoreError` (locked, full, newer schema, unreachable, folder not creatable)."""
-    database = connect(url, timeout_s)
+    `postgresql://USER:PASSWORD@HOST:PORT/DB`. `timeout_s`: how long to wait for a lock or a server. `create`
+    False, for commands that only read: a SQLite file that is not there is an error. Raises `StoreError` (locked,
+    full, newer schema, unreachable, folder not creatable, not there)."""
+    database = connect(url, timeout_s, create)
     try:
         migrate(database)
     except BaseException:
