@@ -9,6 +9,7 @@ import pytest
 
 from flutex.host.audio.synth import midi_to_hz
 from flutex.host.breath.phases import Phase, PhaseChange
+from flutex.host.link.events import HapticStatus
 from flutex.host.session.events import HapticPress, HapticRelease, PitchFrame, Stamped
 from flutex.host.session.playback import Recording
 from flutex.tutor.assess.events import NoteGraded
@@ -23,10 +24,12 @@ from flutex.tutor.lesson.events import (
 from flutex.view.picture import (
     PITCH_CENTS_NEAREST,
     PITCH_CENTS_TARGET,
+    STATUS_HELP,
     VIEW_TYPES,
     Picture,
     Series,
 )
+from flutex.view.qt.fingering_panel import fingering_state
 
 
 def test_a_series_keeps_time_order_and_finds_windows_and_moments():
@@ -90,6 +93,17 @@ def test_a_press_lasts_until_its_end_its_release_or_the_next_press():
     assert picture.pressing_at(3.0).end_s == 3.1  # ended by the next
     assert picture.pressing_at(3.5).force_permille == 450
     assert picture.pressing_at(3.7) is None
+
+
+def test_the_boards_status_is_read_at_a_moment_help_pedal_and_servo_positions_included():
+    picture = lesson_picture()
+    fingers = len(picture.profile.fingers)
+    picture.feed(Stamped(1.0, HapticStatus(1.0, 1, True, True, False, False, True, (300,) * fingers)))
+    picture.feed(Stamped(2.0, HapticStatus(2.0, 2, True, False, False, False, False, (0,) * fingers, help_held=True)))
+    before, held = fingering_state(picture, 1.5), fingering_state(picture, 2.5)
+    assert before.clutch and not before.help_held and before.servo_permille == (300,) * fingers
+    assert held.help_held and not held.clutch and held.servo_permille == (0,) * fingers
+    assert picture.status_at(2.5)[STATUS_HELP] == 1.0 and picture.status_at(0.5) is None
 
 
 def test_grades_land_on_their_notes_and_mastery_and_phases_are_read_at_a_moment():

@@ -70,8 +70,9 @@ BELT_WIDTH = 4
 # pitch: hz (0 unvoiced), confidence, cents from the target note sounding then (NaN: none), cents from the nearest
 # equal-tempered note (NaN when unvoiced)
 PITCH_HZ, PITCH_CONFIDENCE, PITCH_CENTS_TARGET, PITCH_CENTS_NEAREST = range(4)
-# haptic status: clutch engaged, guiding, emergency stop, watchdog tripped (0/1), then the servo positions (permille)
-STATUS_CLUTCH, STATUS_GUIDING, STATUS_ESTOP, STATUS_WATCHDOG = range(4)
+# haptic status: clutch engaged, guiding, emergency stop, watchdog tripped, help-me pedal held (0/1), then from
+# STATUS_POSITIONS on the servo positions (permille)
+STATUS_CLUTCH, STATUS_GUIDING, STATUS_ESTOP, STATUS_WATCHDOG, STATUS_HELP, STATUS_POSITIONS = range(6)
 
 
 class Series:
@@ -183,7 +184,7 @@ class Picture:
         self.pitch = Series(4)
         self.notes: list[tuple[float, float, int]] = []  # notes heard: (onset, end, midi); end NaN while sounding
         self.fingering = Series(1)  # closed mask as the board sampled it
-        self.status = Series(4 + len(self.profile.fingers))
+        self.status = Series(STATUS_POSITIONS + len(self.profile.fingers))
         self.presses: list[Press] = []
         self.attempts: list[Attempt] = []
         self.targets: list[Target] = []  # in onset order
@@ -332,7 +333,7 @@ class Picture:
         self.fingering.append(t, (event.closed_mask,))
 
     def _on_status(self, t: float, event: HapticStatus) -> None:
-        flags = (event.clutch_engaged, event.guiding, event.emergency_stop, event.watchdog_tripped)
+        flags = (event.clutch_engaged, event.guiding, event.emergency_stop, event.watchdog_tripped, event.help_held)
         positions = tuple(event.positions[: len(self.profile.fingers)])
         padding = (0,) * (len(self.profile.fingers) - len(positions))
         self.status.append(t, (*(float(flag) for flag in flags), *positions, *padding))

@@ -11,7 +11,7 @@ from PySide6.QtGui import QPainter, QPen
 
 from flutex.hardware.instrument import InstrumentProfile
 from flutex.view.colours import FAULTY, GREY, GUIDANCE
-from flutex.view.picture import STATUS_CLUTCH, STATUS_ESTOP, STATUS_WATCHDOG, Picture
+from flutex.view.picture import STATUS_CLUTCH, STATUS_ESTOP, STATUS_HELP, STATUS_POSITIONS, STATUS_WATCHDOG, Picture
 from flutex.view.qt.painted import PaintedPanel, font
 from flutex.view.qt.pitch_panel import note_name
 from flutex.view.qt.timeline import INK, qcolor
@@ -31,6 +31,7 @@ class FingeringState:
     clutch: bool | None  # None: no status heard yet
     estop: bool
     watchdog: bool
+    help_held: bool  # the student holds the help-me pedal
 
 
 def fingering_state(picture: Picture, t_s: float) -> FingeringState:
@@ -38,7 +39,8 @@ def fingering_state(picture: Picture, t_s: float) -> FingeringState:
     status = picture.status_at(t_s)
     press = picture.pressing_at(t_s)
     target = picture.target_at(t_s + LEAD_S)
-    servo = tuple(int(value) for value in status[4 : 4 + fingers]) if status is not None else (0,) * fingers
+    positions = slice(STATUS_POSITIONS, STATUS_POSITIONS + fingers)
+    servo = tuple(int(value) for value in status[positions]) if status is not None else (0,) * fingers
     return FingeringState(
         expected=picture.expected_mask_at(t_s, LEAD_S),
         expected_midi=None if target is None else target.note.midi,
@@ -48,6 +50,7 @@ def fingering_state(picture: Picture, t_s: float) -> FingeringState:
         clutch=None if status is None else bool(status[STATUS_CLUTCH]),
         estop=status is not None and bool(status[STATUS_ESTOP]),
         watchdog=status is not None and bool(status[STATUS_WATCHDOG]),
+        help_held=status is not None and bool(status[STATUS_HELP]),
     )
 
 
@@ -136,6 +139,9 @@ def _paint_status(painter: QPainter, box: QRectF, state: FingeringState) -> None
     painter.setFont(font(10, bold=True))
     painter.setPen(qcolor(colour))
     painter.drawText(box, Qt.AlignmentFlag.AlignLeft, text)
+    if state.help_held:
+        painter.setPen(qcolor(GUIDANCE))
+        painter.drawText(box, Qt.AlignmentFlag.AlignHCenter, "HELP ASKED")
     warnings = [name for name, on in (("EMERGENCY STOP", state.estop), ("WATCHDOG TRIPPED", state.watchdog)) if on]
     if warnings:
         painter.setPen(qcolor(FAULTY))
