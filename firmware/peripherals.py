@@ -20,7 +20,7 @@ def by_name(items, key, names, what):
     found = {item[key]: item for item in items}
     for name in names:
         if name not in found:
-            raise ValueError("the profile's %s %s has no entry in the pin map" % (what, name))
+            raise ValueError("the %s %s has no entry in the pin map" % (what, name))
     return [found[name] for name in names]
 
 
@@ -36,6 +36,41 @@ class Button:
         return self._pin.value() == self._pressed_level
 
 
+class TouchButton:
+    """A spare touch pad used as a button: touched when its reading rises above the pin map's touch threshold (as a
+    hole's pad reads closed)."""
+
+    def __init__(self, gpio, threshold):
+        self._pad = machine.TouchPad(machine.Pin(gpio))
+        self._threshold = threshold
+
+    def pressed(self):
+        return self._pad.read() > self._threshold
+
+
+class AnyButton:
+    """Pressed while any of its buttons is."""
+
+    def __init__(self, buttons):
+        self._buttons = buttons
+
+    def pressed(self):
+        return any(button.pressed() for button in self._buttons)
+
+
+def help_input(pinmap, profile):
+    """The help-me input: the pedal (or button) on its pin, and, when the pin map's entry names one (`touch_pad`),
+    a spare touch pad: one the profile does not use as a hole, so playing never asks for help."""
+    entry = pinmap["help"]
+    spare = entry.get("touch_pad")
+    if spare is None:
+        return AnyButton([Button(entry)])
+    if spare in profile["holes"]:
+        raise ValueError("the help pad %s is a hole of the %s profile: name a spare pad" % (spare, profile["name"]))
+    pad = by_name(pinmap["touch"]["pads"], "hole", [spare], "help pad")[0]
+    return AnyButton([Button(entry), TouchButton(pad["gpio"], pinmap["touch"]["threshold"])])
+
+
 class Peripherals:
     """Raw access to sensors and outputs; meaning (pascals, permille, safety) lives in sensors and actuators.
 
@@ -45,13 +80,13 @@ class Peripherals:
     def __init__(self, pinmap, profile):
         self.pinmap = pinmap
         self.profile = profile
-        pads = by_name(pinmap["touch"]["pads"], "hole", profile["holes"], "hole")
+        pads = by_name(pinmap["touch"]["pads"], "hole", profile["holes"], "profile's hole")
         self.touch_pads = [machine.TouchPad(machine.Pin(pad["gpio"])) for pad in pads]
         pressure = pinmap["pressure"]
         self.mouth_adc = self._adc(pressure["mouth"]["gpio"])
         self.belt_adcs = [self._adc(channel["gpio"]) for channel in pressure["belt"]]
         servos = pinmap["servos"]
-        self.servo_fingers = by_name(servos["fingers"], "finger", profile["fingers"], "finger")
+        self.servo_fingers = by_name(servos["fingers"], "finger", profile["fingers"], "profile's finger")
         # duty 0 = no pulses: a hobby servo holds no position and the finger is free until the envelope moves it
         self.servo_pwms = [
             machine.PWM(machine.Pin(finger["gpio"]), freq=servos["pwm_hz"], duty_ns=0) for finger in self.servo_fingers
@@ -60,7 +95,7 @@ class Peripherals:
         self._clutch_on_level = 1 if clutch["active_high"] else 0
         self.clutch_pin = machine.Pin(clutch["gpio"], machine.Pin.OUT, value=1 - self._clutch_on_level)
         self.estop = Button(pinmap["estop"])
-        self.help = Button(pinmap["help"])
+        self.help = help_input(pinmap, profile)
         self.link = chip.host_link(pinmap)
 
     @staticmethod

@@ -10,10 +10,12 @@ import pytest
 from fuzz.firmware_in_cpython import Chip, load_firmware
 
 from flutex.firmware import wire
+from flutex.hardware import load_pinmap
 from flutex.host.errors import UsageError
 from flutex.host.link.client import DeviceClient
 from flutex.host.link.codec import ProtocolMismatch
 from flutex.host.link.transport import SerialTransport
+from flutex.sim.player import TOUCH_CLOSED, TOUCH_OPEN
 
 
 class RawHost:
@@ -136,11 +138,12 @@ def test_every_hello_disarms_so_a_new_host_must_arm_again():
 
 
 class StandInBoard:
-    """The firmware's command handler on stand-in silicon, with what it sent decoded by name."""
+    """The firmware's command handler on stand-in silicon (the shipped pin map unless given), with what it sent
+    decoded by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, pinmap: dict | None = None) -> None:
         self.chip = Chip()
-        self.firmware = load_firmware(self.chip)
+        self.firmware = load_firmware(self.chip, pinmap)
         self._frames = wire.StreamDecoder()
         self._seq = 0
 
@@ -224,6 +227,23 @@ def test_the_help_pedal_is_reported_once_two_reads_agree_and_moves_nothing():
     assert read(released) == []
     (let_go,) = read(released)
     assert not let_go["flags"] & wire.FLAG_HELP and let_go["flags"] & wire.FLAG_ARMED
+
+
+def test_a_spare_touch_pad_asks_for_help_too_and_a_hole_cannot_be_one():
+    pinmap = load_pinmap()
+    pinmap["help"] = {**pinmap["help"], "touch_pad": "R4"}  # the Boehm E-flat key's pad: spare on a six-hole flute
+    board = StandInBoard(pinmap)
+    pedal, pad = pinmap["help"]["gpio"], {p["hole"]: p["gpio"] for p in pinmap["touch"]["pads"]}["R4"]
+    board.chip.pins.update({pedal: 1, pad: TOUCH_OPEN})
+    board.receive(wire.HELLO, (wire.VERSION,))
+    board.sent()
+    board.chip.pins[pad] = TOUCH_CLOSED  # the little finger on the spare pad
+    board.firmware.poll_help()
+    board.firmware.poll_help()
+    assert _statuses(board.sent())[0]["flags"] & wire.FLAG_HELP
+    pinmap["help"]["touch_pad"] = "L1"
+    with pytest.raises(ValueError, match="the help pad L1 is a hole of the six_hole profile"):
+        StandInBoard(pinmap)
 
 
 def test_board_info_names_the_chip_and_the_profile():

@@ -53,8 +53,9 @@ def _ticks_diff(newer: int, older: int) -> int:
     return (newer - older + TICKS_PERIOD // 2) % TICKS_PERIOD - TICKS_PERIOD // 2
 
 
-def load_firmware(chip: Chip) -> Any:
-    """A fresh `Firmware` on `chip`, built from the pin map and profile as a board builds it."""
+def load_firmware(chip: Chip, pinmap: dict[str, Any] | None = None) -> Any:
+    """A fresh `Firmware` on `chip`, built from the pin map (the shipped one unless given) and its profile as a
+    board builds it."""
     sys.modules["simhw"] = chip.module()
     time.ticks_add = _ticks_add  # type: ignore[attr-defined]  # MicroPython's, on CPython's module
     time.ticks_diff = _ticks_diff  # type: ignore[attr-defined]
@@ -66,5 +67,5 @@ def load_firmware(chip: Chip) -> Any:
         sys.modules.pop(name, None)  # each firmware starts from its own fresh modules, as after a reset
     import app
 
-    pinmap = load_pinmap()
+    pinmap = pinmap or load_pinmap()
     return app.Firmware(pinmap, load_profile(pinmap["profile"]))
