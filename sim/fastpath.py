@@ -28,6 +28,8 @@ from flutex.tutor.lesson.runner import attempt_seconds
 from flutex.tutor.lesson.span import SpanScore, cut
 from flutex.tutor.score.fit import FittedScore
 
+NO_GUIDANCE = "free"  # the study's third arm: the dynamic schedule with guidance never on
+
 
 @dataclass(frozen=True)
 class FastLesson:
@@ -149,5 +151,10 @@ def probe_all(
 
 
 def with_policy(plan: LessonPlan, policy: str) -> LessonPlan:
-    """The plan taught by `policy` ("static" or "dynamic"), all else the same."""
-    return dataclasses.replace(plan, guidance=dataclasses.replace(plan.guidance, policy=policy))
+    """The plan taught by `policy` ("static" or "dynamic"), all else the same; "free": the dynamic schedule with no
+    guidance at all (its only mode FREE), the study's no-guidance arm."""
+    if policy == NO_GUIDANCE:
+        guidance = dataclasses.replace(plan.guidance, policy="dynamic", modes=(FREE,), start=FREE)
+    else:
+        guidance = dataclasses.replace(plan.guidance, policy=policy)
+    return dataclasses.replace(plan, guidance=guidance)

@@ -24,7 +24,7 @@ import numpy as np
 
 from flutex.hardware.instrument import InstrumentProfile
 from flutex.host.errors import UsageError
-from flutex.sim.fastpath import probe_all, run_lesson_fast, with_policy
+from flutex.sim.fastpath import NO_GUIDANCE, probe_all, run_lesson_fast, with_policy
 from flutex.sim.learner import Learner, LearnerParams
 from flutex.tutor.lesson.plan import LessonPlan, load_plan
 from flutex.tutor.lesson.policy import AttemptResult
@@ -51,6 +51,13 @@ class StudyConfig:
     gap_days: float = 7.0
     seed: int = 0
     params: LearnerParams = dataclasses.field(default_factory=LearnerParams)
+    # also teach the same students with no guidance at all (NO_GUIDANCE): in a learner model where guided practice
+    # is never worth more than practice alone, it shows what guidance costs or saves beside either policy
+    no_guidance_arm: bool = False
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return (*POLICIES, NO_GUIDANCE) if self.no_guidance_arm else POLICIES
 
 
 @functools.cache
@@ -120,7 +127,7 @@ def student(config: StudyConfig, index: int) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng([config.seed, index])
     params = config.params.drawn(rng)
     learner_seed = int(rng.integers(2**31))
-    return {policy: course(config, params, learner_seed, policy) for policy in POLICIES}
+    return {arm: course(config, params, learner_seed, arm) for arm in config.arms}
 
 
 def _student_task(task: tuple[StudyConfig, int]) -> dict[str, dict[str, float]]:
@@ -228,7 +235,12 @@ def run_study(
     cells = list(itertools.product(*GRID.values())) if sensitivity else []
     per_cell = min(config.students, 40) if cell_students is None else cell_students
     cell_configs = [
-        dataclasses.replace(config, students=per_cell, params=dataclasses.replace(config.params, g=g, alpha=a, w20=w))
+        dataclasses.replace(
+            config,
+            students=per_cell,
+            params=dataclasses.replace(config.params, g=g, alpha=a, w20=w),
+            no_guidance_arm=False,  # the grid compares the two policies
+        )
         for g, a, w in cells
     ]
     tasks = [(config, i) for i in range(config.students)]
@@ -257,8 +269,7 @@ def run_study(
         )
     return {
         "students": config.students,
-        "static": _summary([o["static"] for o in main]),
-        "dynamic": _summary([o["dynamic"] for o in main]),
+        **{arm: _summary([o[arm] for o in main]) for arm in config.arms},
         "learning_rate_gain": _round(gain),
         "forgetting_reduction": _round(reduction),
         "ci95": _ci95(main, config.seed),
@@ -270,9 +281,10 @@ def run_study(
 def table(result: dict[str, Any]) -> str:
     """The study as a readable table."""
     lines = [f"{result['students']} simulated students, static vs dynamic guidance", ""]
-    lines.append(f"{'measure':22} {'static':>9} {'dynamic':>9}")
+    arms = [arm for arm in (*POLICIES, NO_GUIDANCE) if arm in result]
+    lines.append(f"{'measure':22} " + " ".join(f"{arm:>9}" for arm in arms))
     for key in result["static"]:
-        lines.append(f"{key:22} {_cell(result['static'][key])} {_cell(result['dynamic'][key])}")
+        lines.append(f"{key:22} " + " ".join(_cell(result[arm][key]) for arm in arms))
     ci, headroom = result["ci95"], result["headroom"]
     lines.append("")
     for name in ("learning_rate_gain", "forgetting_reduction"):

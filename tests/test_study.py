@@ -1,5 +1,6 @@
 """The simulated study: a tiny population prints valid, seeded, worker-independent JSON; the fast path's lesson."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -78,6 +79,16 @@ def test_the_sensitivity_grid_has_a_row_per_cell():
         "headroom",
         "paper_within_reach",
     } <= set(row)
+
+
+def test_the_no_guidance_arm_is_never_guided_and_changes_nothing_of_the_two_policies():
+    config = StudyConfig(students=4, days=2, seed=5)
+    plain = run_study(config)
+    with_arm = run_study(dataclasses.replace(config, no_guidance_arm=True))
+    assert with_arm["free"]["guided_share"] == 0.0 and with_arm["free"]["attempts_per_lesson"] > 0
+    assert with_arm["free"]["baseline_accuracy"] == plain["static"]["baseline_accuracy"]  # the same students
+    assert {k: v for k, v in with_arm.items() if k != "free"} == plain
+    assert "free" not in plain
 
 
 def test_the_floor_error_is_what_a_fully_practised_learner_slips():

@@ -32,6 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=positive_int, default=None, help="worker processes (default: the cores available)"
     )
+    parser.add_argument(
+        "--no-guidance-arm",
+        action="store_true",
+        help='also teach the same students with no guidance at all (its measures under "free")',
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object, last line")
     parser.set_defaults(run=run)
 
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from flutex.tutor.lesson.plan import resolve_plan
 
     plan = resolve_plan(args.plan) if args.plan else DEFAULT_PLAN
-    config = StudyConfig(plan=plan, students=args.students, days=args.days, seed=args.seed)
+    config = StudyConfig(plan, args.students, args.days, seed=args.seed, no_guidance_arm=args.no_guidance_arm)
     workers = args.workers or len(os.sched_getaffinity(0))
     result = run_study(config, args.sensitivity, args.cell_students, workers, _progress)
     print(json.dumps(result) if args.json else table(result))
