@@ -15,7 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Teach a seeded population of simulated students with the static and with the dynamic guidance policy "
         "(the same students, fresh copies) over days of lessons, probe them unguided, and compare learning rate "
-        "and forgetting (definitions: docs/study.md). Runs on the fast path: no audio, no firmware."
+        "and forgetting (definitions: docs/study.md), beside the most any policy could gain over static on these "
+        "measures (the headroom). Runs on the fast path: no audio, no firmware."
     )
     parser.add_argument("--students", type=positive_int, default=200, help="students in the population (200)")
     parser.add_argument("--days", type=positive_int, default=5, help="days of lessons before the delayed test (5)")
