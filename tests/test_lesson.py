@@ -213,7 +213,8 @@ async def test_help_me_during_a_free_attempt_brings_full_guidance_at_once(asks_w
     asked = next(s.t_s for s in seen if isinstance(s.event, HelpRequested))
     if asks_with == "pedal":
         held = next(s.t_s for s in seen if isinstance(s.event, HapticStatus) and s.event.help_held)
-        assert held <= asked < held + 0.5, (
+        # the board's time is mapped onto the timeline to within a few ms (docs/session.md): 10 ms of slack
+        assert held - 0.01 <= asked < held + 0.5, (
             "the board's flag went up, then the lesson heard it (within a loaded loop's delay)"
         )
     presses = [s.event for s in seen if isinstance(s.event, HapticPress) and s.t_s >= asked]
