@@ -11,16 +11,16 @@ import wire
 from actuators import FingerServo
 from link import Link
 
-FIRMWARE_VERSION = "0.3.0"
+FIRMWARE_VERSION = "0.3.1"  # 0.3.1: the help-me input (STATUS flag 0x20)
 # A session (opened by a HELLO of our protocol version) ends when the host has sent nothing for this long: the board
 # then stops streaming and waits for the next HELLO, so a board never streams to a host that is gone.
 SESSION_IDLE_MS = 2000
-# Over a link that is not trusted (BLE without a bond) the board takes nothing but HELLO, which it refuses, and
-# ESTOP: stopping must never need permission. Not even a HEARTBEAT, which would feed the watchdog and keep an old
-# host's session (and streams) alive for a stranger who connects as it leaves.
 # The help-me pedal or button is read at this rate and believed when two reads in a row agree: a foot switch
 # bounces for a few milliseconds, and a press shorter than 20 ms is no request.
 HELP_POLL_HZ = 50
+# Over a link that is not trusted (BLE without a bond) the board takes nothing but HELLO, which it refuses, and
+# ESTOP: stopping must never need permission. Not even a HEARTBEAT, which would feed the watchdog and keep an old
+# host's session (and streams) alive for a stranger who connects as it leaves.
 NOT_PAIRED = "not paired: in the pairing window (60 s from power-on, e-stop held in), pair this host with the board"
 
 

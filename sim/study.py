@@ -169,7 +169,7 @@ def _gains_json(gains: tuple[float, float]) -> dict[str, float | None]:
 
 
 def _meets_paper(gains: tuple[float, float]) -> bool:
-    """Whether these gains reach the paper's margins (for the ceiling's: whether the measures leave room for them)."""
+    """Whether these gains reach the paper's margins (for a headroom: whether the measures leave room for them)."""
     return gains[0] >= PAPER["learning_rate_gain"] and gains[1] >= PAPER["forgetting_reduction"]
 
 
@@ -285,24 +285,24 @@ def table(result: dict[str, Any]) -> str:
     lines.append(f"{'measure':22} " + " ".join(f"{arm:>9}" for arm in arms))
     for key in result["static"]:
         lines.append(f"{key:22} " + " ".join(_cell(result[arm][key]) for arm in arms))
-    ci, headroom = result["ci95"], result["headroom"]
+    ci, most = result["ci95"], result["headroom"]
     lines.append("")
     for name in ("learning_rate_gain", "forgetting_reduction"):
         low, high = ci[name]
         lines.append(
             f"{name:22} {_percent(result[name])} (95% CI {_percent(low)} to {_percent(high)}; "
-            f"paper {_percent(PAPER[name])}; the measures allow at most {_percent(headroom[name]).strip()})"
+            f"paper {_percent(PAPER[name])}; the measures allow at most {_percent(most[name]).strip()})"
         )
     if result["sensitivity"]:
         lines += ["", f"{'g':>5} {'alpha':>6} {'w20':>7} {'LR gain':>9} {'forget -':>9} {'LR max':>9} {'forg max':>9}"]
         for row in result["sensitivity"]:
             verdict = "meets paper" if row["meets_paper"] else "better" if row["dynamic_better"] else "NOT better"
             reach = "" if row["paper_within_reach"] else ", paper out of reach"
-            most = row["headroom"]
+            cell_most = row["headroom"]
             lines.append(
                 f"{row['g']:5.2f} {row['alpha']:6.2f} {row['w20']:7.4f} {_percent(row['learning_rate_gain'])} "
-                f"{_percent(row['forgetting_reduction'])} {_percent(most['learning_rate_gain'])} "
-                f"{_percent(most['forgetting_reduction'])}  {verdict}{reach}"
+                f"{_percent(row['forgetting_reduction'])} {_percent(cell_most['learning_rate_gain'])} "
+                f"{_percent(cell_most['forgetting_reduction'])}  {verdict}{reach}"
             )
     return "\n".join(lines)
 
